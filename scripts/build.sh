@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the npm package `faceid-edge` into pkg/.
+#
+# wasm-pack builds one target at a time, so it runs twice: `web` (ESM glue, initialised with an
+# explicit module: browsers, bundlers and workerd) and `nodejs` (CommonJS glue that loads its own
+# .wasm: Node's `require`, and `import` through node.mjs so both share one instance). The entry
+# points in js/ and a generated package.json with an `exports` map join them into one package.
+# Usage: scripts/build.sh [--release|--dev]   (default --release)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+profile=${1:---release}
+
+out=target/pkg
+rm -rf "$out" pkg
+for target in web nodejs; do
+  wasm-pack --quiet build --mode no-install "$profile" --target "$target" --no-pack --no-gitignore \
+    --out-dir "$out/$target" --out-name faceid_edge
+done
+
+mkdir -p pkg/web pkg/node
+cp "$out"/web/faceid_edge.js "$out"/web/faceid_edge.d.ts "$out"/web/faceid_edge_bg.wasm pkg/web/
+cp "$out"/nodejs/faceid_edge.js "$out"/nodejs/faceid_edge.d.ts "$out"/nodejs/faceid_edge_bg.wasm pkg/node/
+echo '{ "type": "module" }' > pkg/web/package.json
+echo '{ "type": "commonjs" }' > pkg/node/package.json
+cp js/*.js js/*.mjs README.md pkg/
+node scripts/package-json.mjs > pkg/package.json
+echo "built pkg/ ($(wc -c < pkg/web/faceid_edge_bg.wasm) bytes of wasm)"

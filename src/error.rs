@@ -1,0 +1,191 @@
+//! The crate's one error type.
+//!
+//! Every failure, from a bad argument to a dropped connection, is a [`FaceIdError`] with a stable
+//! [`ErrorKind`]. Messages are written for people and never carry a secret, access token or ticket:
+//! variants hold only field names, codes, statuses and the service's own `msg`.
+
+use std::fmt;
+
+/// The stable, machine-readable class of a [`FaceIdError`]; reaches JS as `error.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// An argument broke a validation rule; no request was sent.
+    InvalidArgument,
+    /// The service answered with a non-zero `code`.
+    Api,
+    /// The service answered with a non-2xx HTTP status.
+    Http,
+    /// The request did not complete (connection refused, reset, DNS, CORS, ...).
+    Network,
+    /// The whole request took longer than its `timeoutMs`.
+    Timeout,
+    /// The caller's `AbortSignal` fired.
+    Aborted,
+    /// The service answered 2xx with a body that is not a usable answer.
+    BadResponse,
+}
+
+impl ErrorKind {
+    /// The kind as JS sees it, e.g. `"invalid_argument"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidArgument => "invalid_argument",
+            ErrorKind::Api => "api",
+            ErrorKind::Http => "http",
+            ErrorKind::Network => "network",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Aborted => "aborted",
+            ErrorKind::BadResponse => "bad_response",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a FaceID call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FaceIdError {
+    /// `field` (its JS option name, e.g. `"userId"`) breaks `rule`.
+    InvalidArgument {
+        /// The option's name as JS spells it.
+        field: &'static str,
+        /// The rule it breaks, e.g. "must be 1-30 characters from A-Z a-z 0-9 _ -".
+        rule: &'static str,
+    },
+    /// The service refused the request.
+    Api {
+        /// The service's `code`, as a string even when it was sent as a number.
+        code: String,
+        /// The service's `msg` (often Chinese).
+        msg: String,
+        /// The service's `transactionTime`, when it sent one.
+        transaction_time: Option<String>,
+    },
+    /// A non-2xx HTTP status.
+    Http {
+        /// The HTTP status code.
+        status: u16,
+    },
+    /// The request failed in transit.
+    Network {
+        /// What the platform reported, with credentials removed.
+        detail: String,
+    },
+    /// The request took longer than `timeout_ms`.
+    Timeout {
+        /// The limit that was exceeded, in milliseconds.
+        timeout_ms: u32,
+    },
+    /// The caller aborted the request.
+    Aborted,
+    /// The body could not be used; `reason` says why.
+    BadResponse {
+        /// What was wrong with the body.
+        reason: String,
+    },
+}
+
+impl FaceIdError {
+    /// The error's stable class.
+    pub const fn kind(&self) -> ErrorKind {
+        match self {
+            FaceIdError::InvalidArgument { .. } => ErrorKind::InvalidArgument,
+            FaceIdError::Api { .. } => ErrorKind::Api,
+            FaceIdError::Http { .. } => ErrorKind::Http,
+            FaceIdError::Network { .. } => ErrorKind::Network,
+            FaceIdError::Timeout { .. } => ErrorKind::Timeout,
+            FaceIdError::Aborted => ErrorKind::Aborted,
+            FaceIdError::BadResponse { .. } => ErrorKind::BadResponse,
+        }
+    }
+
+    pub(crate) fn bad_response(reason: impl Into<String>) -> Self {
+        FaceIdError::BadResponse {
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for FaceIdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FaceIdError::InvalidArgument { field, rule } => {
+                write!(f, "invalid argument: {field} {rule}")
+            }
+            FaceIdError::Api { code, msg, .. } => {
+                write!(f, "FaceID refused the request: code {code}: {msg}")
+            }
+            FaceIdError::Http { status } => write!(f, "FaceID answered HTTP {status}"),
+            FaceIdError::Network { detail } => write!(f, "could not reach FaceID: {detail}"),
+            FaceIdError::Timeout { timeout_ms } => {
+                write!(f, "FaceID did not answer within {timeout_ms} ms")
+            }
+            FaceIdError::Aborted => f.write_str("the request was aborted by its signal"),
+            FaceIdError::BadResponse { reason } => {
+                write!(f, "FaceID sent an unusable response: {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for FaceIdError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_have_their_documented_names() {
+        let cases = [
+            (
+                FaceIdError::InvalidArgument {
+                    field: "userId",
+                    rule: "r",
+                },
+                "invalid_argument",
+            ),
+            (
+                FaceIdError::Api {
+                    code: "1".into(),
+                    msg: "m".into(),
+                    transaction_time: None,
+                },
+                "api",
+            ),
+            (FaceIdError::Http { status: 502 }, "http"),
+            (
+                FaceIdError::Network {
+                    detail: "reset".into(),
+                },
+                "network",
+            ),
+            (FaceIdError::Timeout { timeout_ms: 5 }, "timeout"),
+            (FaceIdError::Aborted, "aborted"),
+            (FaceIdError::bad_response("x"), "bad_response"),
+        ];
+        for (error, name) in cases {
+            assert_eq!(error.kind().as_str(), name);
+        }
+    }
+
+    #[test]
+    fn messages_are_plain_english() {
+        let error = FaceIdError::InvalidArgument {
+            field: "userId",
+            rule: "must be 1-30 characters from A-Z a-z 0-9 _ -",
+        };
+        assert_eq!(
+            error.to_string(),
+            "invalid argument: userId must be 1-30 characters from A-Z a-z 0-9 _ -"
+        );
+        assert_eq!(
+            FaceIdError::Http { status: 503 }.to_string(),
+            "FaceID answered HTTP 503"
+        );
+    }
+}

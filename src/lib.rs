@@ -1,0 +1,35 @@
+//! Tencent Cloud FaceID (人脸核身) credentials from the edge.
+//!
+//! The pure core (parameters, endpoint and URL building, answer parsing, the error type) builds
+//! and tests on any target. The fetch transport and the JS bindings are compiled for wasm32 only.
+
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+mod endpoint;
+mod error;
+mod params;
+mod protocol;
+
+pub use endpoint::{Endpoint, DEFAULT_ENDPOINT};
+pub use error::{ErrorKind, FaceIdError};
+pub use params::{AccessToken, AppId, Secret, TimeoutMs, UserId, Version};
+pub use protocol::{
+    parse_access_token_response, parse_ticket_response, AccessTokenGrant, Ticket, BODY_LIMIT,
+};
+mod request;
+
+pub use request::{NonceTicketRequest, API_TICKET_PATH};
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+#[cfg(target_arch = "wasm32")]
+pub use wasm::{api::fetch_nonce_ticket, RequestOptions};

@@ -1,0 +1,9 @@
+//! Everything that needs a JS host: the fetch transport, the async Rust API built on it, and the
+//! `#[wasm_bindgen]` layer for JS callers.
+
+pub mod api;
+mod js;
+mod sys;
+mod transport;
+
+pub use transport::RequestOptions;

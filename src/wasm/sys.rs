@@ -1,0 +1,18 @@
+//! Raw bindings to the platform's globals. Bound as globals, never through `window`, which does
+//! not exist in Node, workers or workerd.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `fetch`, called as a plain function so workerd sees the global as `this`.
+    #[wasm_bindgen(js_name = fetch, catch)]
+    pub fn fetch(url: &str, init: &web_sys::RequestInit) -> Result<js_sys::Promise, JsValue>;
+
+    /// Returns a number in browsers and workerd, a `Timeout` object in Node.
+    #[wasm_bindgen(js_name = setTimeout)]
+    pub fn set_timeout(handler: &js_sys::Function, ms: u32) -> JsValue;
+
+    #[wasm_bindgen(js_name = clearTimeout)]
+    pub fn clear_timeout(handle: &JsValue);
+}
