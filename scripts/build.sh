@@ -8,7 +8,7 @@
 # Usage: scripts/build.sh [--release|--dev]   (default --release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/env.sh
+source scripts/common.sh
 profile=${1:---release}
 
 out=target/pkg

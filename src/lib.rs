@@ -20,16 +20,27 @@ mod protocol;
 
 pub use endpoint::{Endpoint, DEFAULT_ENDPOINT};
 pub use error::{ErrorKind, FaceIdError};
-pub use params::{AccessToken, AppId, Secret, TimeoutMs, UserId, Version};
+pub use params::{AccessToken, AppId, RefreshAfter, Secret, TimeoutMs, UserId, Version};
 pub use protocol::{
     parse_access_token_response, parse_ticket_response, AccessTokenGrant, Ticket, BODY_LIMIT,
 };
 mod request;
 
-pub use request::{NonceTicketRequest, API_TICKET_PATH};
+pub use request::{
+    AccessTokenRequest, NonceTicketRequest, SignTicketRequest, ACCESS_TOKEN_PATH, API_TICKET_PATH,
+};
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
 #[cfg(target_arch = "wasm32")]
-pub use wasm::{api::fetch_nonce_ticket, RequestOptions};
+pub use wasm::{
+    api::{fetch_access_token, fetch_nonce_ticket, fetch_sign_ticket, nonce_string},
+    ClientConfig, FaceIdClient, RequestOptions,
+};
+mod sign;
+
+pub use sign::{nonce_from, sign, SdkSignature, NONCE_LEN};
+mod cache;
+
+pub use cache::{CachedToken, CredentialCache, RetryDecision, TokenState};

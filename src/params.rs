@@ -149,6 +149,39 @@ impl Default for TimeoutMs {
     }
 }
 
+/// The token age that triggers a refresh, in seconds: a number in `(0, 86400]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RefreshAfter(f64);
+
+impl RefreshAfter {
+    /// The option name used in errors.
+    pub const FIELD: &'static str = "refreshAfterSeconds";
+
+    /// Validates a number of seconds (fractions allowed).
+    pub fn from_seconds(seconds: f64) -> Result<Self, FaceIdError> {
+        if seconds > 0.0 && seconds <= 86_400.0 {
+            Ok(RefreshAfter(seconds))
+        } else {
+            Err(FaceIdError::InvalidArgument {
+                field: Self::FIELD,
+                rule: "must be a number of seconds greater than 0 and at most 86400",
+            })
+        }
+    }
+
+    /// The age in milliseconds.
+    pub fn as_millis(self) -> f64 {
+        self.0 * 1000.0
+    }
+}
+
+impl Default for RefreshAfter {
+    /// 20 minutes, as the documentation advises.
+    fn default() -> Self {
+        RefreshAfter(1200.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +257,23 @@ mod tests {
         );
         for bad in [0.0, -1.0, 1.5, 120_001.0, f64::NAN, f64::INFINITY, 1e300] {
             assert_eq!(field_of(TimeoutMs::from_f64(bad)), "timeoutMs", "{bad}");
+        }
+    }
+
+    #[test]
+    fn refresh_after_is_a_positive_number_of_seconds_up_to_a_day() {
+        assert_eq!(RefreshAfter::default().as_millis(), 1_200_000.0);
+        assert_eq!(
+            RefreshAfter::from_seconds(0.5).map(RefreshAfter::as_millis),
+            Ok(500.0)
+        );
+        assert!(RefreshAfter::from_seconds(86_400.0).is_ok());
+        for bad in [0.0, -1.0, 86_400.5, f64::NAN, f64::INFINITY] {
+            assert_eq!(
+                field_of(RefreshAfter::from_seconds(bad)),
+                "refreshAfterSeconds",
+                "{bad}"
+            );
         }
     }
 

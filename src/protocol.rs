@@ -3,7 +3,7 @@
 //! Pure functions over the body bytes, so every rule is tested on the host.
 
 use crate::error::FaceIdError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The most body bytes read from any answer; reading stops past it.
@@ -14,7 +14,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 const MAX_EXPIRE_IN: u64 = 10 * 365 * 24 * 3600;
 
 /// A SIGN or NONCE ticket. Field names are the JS result's.
-#[derive(Clone, PartialEq, Serialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ticket {
     /// The ticket itself.
     pub value: String,
@@ -31,7 +31,7 @@ pub struct Ticket {
 }
 
 /// An access token as granted by `/api/oauth2/access_token`.
-#[derive(Clone, PartialEq, Serialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccessTokenGrant {
     /// The token itself.
     pub value: String,

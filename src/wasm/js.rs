@@ -5,14 +5,17 @@
 
 use crate::endpoint::Endpoint;
 use crate::error::FaceIdError;
-use crate::params::{AccessToken, AppId, TimeoutMs, UserId, Version};
+use crate::params::{AccessToken, AppId, RefreshAfter, Secret, TimeoutMs, UserId, Version};
 use crate::request::NonceTicketRequest;
 use crate::wasm::api;
+use crate::wasm::client::{ClientConfig, FaceIdClient};
 use crate::wasm::transport::RequestOptions;
-use js_sys::{Object, Reflect};
+use js_sys::{Array, Object, Promise, Reflect};
 use serde::Serialize;
+use std::future::Future;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -46,6 +49,51 @@ export interface NonceTicket {
   /** The service's transactionTime. */
   transaction_time?: string;
   /** Milliseconds since the epoch: the clock just before sending + expire_in * 1000. */
+  expires_at: number;
+}
+
+/** Options of `new FaceIdClient()` and `FaceIdClient.importState()`. */
+export interface FaceIdClientOptions {
+  /** The WBappid: 1-8 ASCII letters/digits. */
+  appId: string;
+  /** The WBappid's secret: 1-64 visible ASCII characters. Never appears in any message or output. */
+  secret: string;
+  /** Base URL, default "https://miniprogram-kyc.tencentcloudapi.com". https only (http to loopback). */
+  endpoint?: string;
+  /** Default "1.0.0"; 1-20 characters from A-Z a-z 0-9 . _ - */
+  version?: string;
+  /** Limit of each request in ms, default 10000; integer 1..=120000. */
+  timeoutMs?: number;
+  /** Token age in seconds that triggers a refresh, default 1200 (20 min); 0 < n <= 86400. */
+  refreshAfterSeconds?: number;
+}
+
+/** An access token or SIGN ticket. */
+export interface Credential {
+  /** The token or ticket. */
+  value: string;
+  /** Seconds it lives, from the response that granted it. */
+  expire_in: number;
+  /** Milliseconds since the epoch: the clock just before it was requested + expire_in * 1000. */
+  expires_at: number;
+}
+
+/** Options of `FaceIdClient.nonceTicket()`. */
+export interface NonceTicketCallOptions {
+  /** Aborts the call, including any wait for a token. */
+  signal?: AbortSignal;
+}
+
+/** What the front end needs to start the FaceID app SDK. */
+export interface SdkSignature {
+  appId: string;
+  userId: string;
+  version: string;
+  /** 32 random letters and digits. */
+  nonce: string;
+  /** SHA-1 (40 upper-case hex) of the sorted appId, userId, nonce, version and NONCE ticket. */
+  sign: string;
+  /** When the NONCE ticket behind the signature expires (ms since the epoch). */
   expires_at: number;
 }
 
@@ -85,10 +133,180 @@ pub async fn fetch_nonce_ticket(
             user_id: UserId::new(options.required_string(UserId::FIELD)?)?,
             version: options.version()?,
         };
-        let ticket = api::fetch_nonce_ticket(&request, &options.request_options()?).await?;
+        let request_options = RequestOptions {
+            endpoint: options.endpoint()?,
+            timeout: options.timeout()?,
+            signal: options.signal()?,
+        };
+        let ticket = api::fetch_nonce_ticket(&request, &request_options).await?;
         to_js(&ticket)
     };
     result.await.map_err(error_to_js)
+}
+
+/// Signs `values` the FaceID way: sorted, concatenated, SHA-1, 40 upper-case hex digits.
+#[wasm_bindgen]
+pub fn sign(
+    #[wasm_bindgen(unchecked_param_type = "string[]")] values: JsValue,
+) -> Result<String, JsValue> {
+    let invalid = || {
+        error_to_js(FaceIdError::InvalidArgument {
+            field: "values",
+            rule: "must be an array of strings",
+        })
+    };
+    let values: Array = values.dyn_into().map_err(|_| invalid())?;
+    let values: Vec<String> = values
+        .iter()
+        .map(|value| value.as_string())
+        .collect::<Option<_>>()
+        .ok_or_else(invalid)?;
+    Ok(crate::sign::sign(&values))
+}
+
+/// 32 random letters and digits from the platform's `crypto.getRandomValues`.
+#[wasm_bindgen(js_name = nonceString)]
+pub fn nonce_string() -> Result<String, JsValue> {
+    api::nonce_string().map_err(error_to_js)
+}
+
+/// The credential chain of one WBappid, with safe caching. Keep one per WBappid and process.
+#[wasm_bindgen(js_name = FaceIdClient)]
+#[derive(Debug)]
+pub struct JsFaceIdClient {
+    client: FaceIdClient,
+}
+
+#[wasm_bindgen(js_class = FaceIdClient)]
+impl JsFaceIdClient {
+    /// Validates the options; throws a `FaceIdError` (`invalid_argument`) if one is wrong.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "FaceIdClientOptions")] options: JsValue,
+    ) -> Result<JsFaceIdClient, JsValue> {
+        let config = client_config(options).map_err(error_to_js)?;
+        Ok(JsFaceIdClient {
+            client: FaceIdClient::new(config),
+        })
+    }
+
+    /// A client that resumes from `exportState()` instead of minting a new token.
+    #[wasm_bindgen(js_name = importState)]
+    pub fn import_state(
+        #[wasm_bindgen(unchecked_param_type = "FaceIdClientOptions")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] state: JsValue,
+    ) -> Result<JsFaceIdClient, JsValue> {
+        let resume = || {
+            let config = client_config(options)?;
+            let state = state.as_string().ok_or(FaceIdError::InvalidArgument {
+                field: "state",
+                rule: "must be a string",
+            })?;
+            FaceIdClient::import_state(config, &state)
+        };
+        let client = resume().map_err(error_to_js)?;
+        Ok(JsFaceIdClient { client })
+    }
+
+    /// The token, SIGN ticket and their timing as JSON, never the secret. Store it where only
+    /// the server can read it: it holds credentials.
+    #[wasm_bindgen(js_name = exportState)]
+    pub fn export_state(&self) -> String {
+        self.client.export_state()
+    }
+
+    /// The current access token (cached; refreshed when old or expiring).
+    #[wasm_bindgen(js_name = accessToken, unchecked_return_type = "Promise<Credential>")]
+    pub fn access_token(&self) -> Promise {
+        let client = self.client.clone();
+        settle(async move {
+            let token = client.access_token().await?;
+            credential(&token.value, token.expire_in, token.expires_at)
+        })
+    }
+
+    /// The SIGN ticket of the current token (cached with that token).
+    #[wasm_bindgen(js_name = signTicket, unchecked_return_type = "Promise<Credential>")]
+    pub fn sign_ticket(&self) -> Promise {
+        let client = self.client.clone();
+        settle(async move {
+            let ticket = client.sign_ticket().await?;
+            credential(&ticket.value, ticket.expire_in, ticket.expires_at)
+        })
+    }
+
+    /// A fresh one-time NONCE ticket for `userId` (never cached).
+    #[wasm_bindgen(js_name = nonceTicket, unchecked_return_type = "Promise<NonceTicket>")]
+    pub fn nonce_ticket(
+        &self,
+        #[wasm_bindgen(js_name = userId, unchecked_param_type = "string")] user_id: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "NonceTicketCallOptions")] options: JsValue,
+    ) -> Promise {
+        let client = self.client.clone();
+        settle(async move {
+            let user_id = user_id_from(user_id)?;
+            let signal = if options.is_undefined() {
+                None
+            } else {
+                Options::new(options)?.signal()?
+            };
+            to_js(&client.nonce_ticket(&user_id, signal).await?)
+        })
+    }
+
+    /// Signed start parameters for the FaceID app SDK, from a fresh NONCE ticket and nonce.
+    #[wasm_bindgen(js_name = sdkSignature, unchecked_return_type = "Promise<SdkSignature>")]
+    pub fn sdk_signature(
+        &self,
+        #[wasm_bindgen(js_name = userId, unchecked_param_type = "string")] user_id: JsValue,
+    ) -> Promise {
+        let client = self.client.clone();
+        settle(async move { to_js(&client.sdk_signature(&user_id_from(user_id)?).await?) })
+    }
+}
+
+/// Runs `work` as a promise that resolves to its value or rejects with a `FaceIdError`.
+fn settle(work: impl Future<Output = Result<JsValue, FaceIdError>> + 'static) -> Promise {
+    future_to_promise(async move { work.await.map_err(error_to_js) })
+}
+
+fn user_id_from(value: JsValue) -> Result<UserId, FaceIdError> {
+    let user_id = value.as_string().ok_or(FaceIdError::InvalidArgument {
+        field: UserId::FIELD,
+        rule: "must be a string",
+    })?;
+    UserId::new(user_id)
+}
+
+fn client_config(options: JsValue) -> Result<ClientConfig, FaceIdError> {
+    let options = Options::new(options)?;
+    Ok(ClientConfig {
+        app_id: AppId::new(options.required_string(AppId::FIELD)?)?,
+        secret: Secret::new(options.required_string(Secret::FIELD)?)?,
+        endpoint: options.endpoint()?,
+        version: options.version()?,
+        timeout: options.timeout()?,
+        refresh_after: match options.number(RefreshAfter::FIELD)? {
+            Some(seconds) => RefreshAfter::from_seconds(seconds)?,
+            None => RefreshAfter::default(),
+        },
+    })
+}
+
+/// The `{ value, expire_in, expires_at }` view of a token or ticket.
+#[derive(Serialize)]
+struct Credential<'a> {
+    value: &'a str,
+    expire_in: u32,
+    expires_at: f64,
+}
+
+fn credential(value: &str, expire_in: u32, expires_at: f64) -> Result<JsValue, FaceIdError> {
+    to_js(&Credential {
+        value,
+        expire_in,
+        expires_at,
+    })
 }
 
 /// Reads an options object property by property, naming the field at fault.
@@ -141,17 +359,29 @@ impl Options {
             .map_or_else(|| Ok(Version::default()), Version::new)
     }
 
-    fn request_options(&self) -> Result<RequestOptions, FaceIdError> {
-        let endpoint = match self.optional_string("endpoint")? {
-            Some(url) => Endpoint::new(&url)?,
-            None => Endpoint::default(),
-        };
-        let timeout = match self.get(TimeoutMs::FIELD)? {
-            Some(value) => TimeoutMs::from_f64(value.as_f64().unwrap_or(f64::NAN))?,
-            None => TimeoutMs::default(),
-        };
-        let signal = self
-            .get("signal")?
+    fn number(&self, field: &'static str) -> Result<Option<f64>, FaceIdError> {
+        self.get(field)?
+            .map(|value| {
+                value.as_f64().ok_or(FaceIdError::InvalidArgument {
+                    field,
+                    rule: "must be a number",
+                })
+            })
+            .transpose()
+    }
+
+    fn endpoint(&self) -> Result<Endpoint, FaceIdError> {
+        self.optional_string("endpoint")?
+            .map_or_else(|| Ok(Endpoint::default()), |url| Endpoint::new(&url))
+    }
+
+    fn timeout(&self) -> Result<TimeoutMs, FaceIdError> {
+        self.number(TimeoutMs::FIELD)?
+            .map_or_else(|| Ok(TimeoutMs::default()), TimeoutMs::from_f64)
+    }
+
+    fn signal(&self) -> Result<Option<AbortSignal>, FaceIdError> {
+        self.get("signal")?
             .map(|value| {
                 value
                     .dyn_into::<AbortSignal>()
@@ -160,12 +390,7 @@ impl Options {
                         rule: "must be an AbortSignal",
                     })
             })
-            .transpose()?;
-        Ok(RequestOptions {
-            endpoint,
-            timeout,
-            signal,
-        })
+            .transpose()
     }
 }
 

@@ -2,8 +2,10 @@
 //! `#[wasm_bindgen]` layer for JS callers.
 
 pub mod api;
+mod client;
 mod js;
 mod sys;
 mod transport;
 
+pub use client::{ClientConfig, FaceIdClient};
 pub use transport::RequestOptions;

@@ -15,4 +15,8 @@ extern "C" {
 
     #[wasm_bindgen(js_name = clearTimeout)]
     pub fn clear_timeout(handle: &JsValue);
+
+    /// The platform's cryptographic random source (Web Crypto, global in every target runtime).
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues, catch)]
+    pub fn get_random_values(buffer: &mut [u8]) -> Result<JsValue, JsValue>;
 }

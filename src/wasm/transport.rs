@@ -5,8 +5,11 @@ use crate::error::FaceIdError;
 use crate::params::TimeoutMs;
 use crate::protocol::{body_too_large, BODY_LIMIT};
 use crate::wasm::sys;
-use js_sys::{Reflect, Uint8Array};
+use futures_util::future::{select, Either};
+use js_sys::{Function, Promise, Reflect, Uint8Array};
 use std::cell::Cell;
+use std::future::Future;
+use std::pin::pin;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -196,4 +199,55 @@ fn redact(mut text: String, sensitive: &[&str]) -> String {
             .replace(&percent_encode(secret), "<redacted>");
     }
     text
+}
+
+/// Runs `work` unless `signal` fires first, in which case `work` is dropped (cancelling any
+/// request it owns) and the result is `aborted`.
+pub(crate) async fn abortable<T>(
+    signal: Option<&AbortSignal>,
+    work: impl Future<Output = Result<T, FaceIdError>>,
+) -> Result<T, FaceIdError> {
+    let Some(signal) = signal else {
+        return work.await;
+    };
+    if signal.aborted() {
+        return Err(FaceIdError::Aborted);
+    }
+    let watch = AbortWatch::new(signal);
+    match select(pin!(work), JsFuture::from(watch.fired.clone())).await {
+        Either::Left((result, _)) => result,
+        Either::Right(_) => Err(FaceIdError::Aborted),
+    }
+}
+
+/// A promise that resolves when a signal fires; its listener is removed on drop.
+struct AbortWatch {
+    signal: AbortSignal,
+    fired: Promise,
+    resolve: Option<Function>,
+}
+
+impl AbortWatch {
+    fn new(signal: &AbortSignal) -> Self {
+        let mut resolve = None;
+        let fired = Promise::new(&mut |resolve_fn, _| resolve = Some(resolve_fn));
+        if let Some(resolve) = &resolve {
+            let _ = signal.add_event_listener_with_callback("abort", resolve);
+        }
+        AbortWatch {
+            signal: signal.clone(),
+            fired,
+            resolve,
+        }
+    }
+}
+
+impl Drop for AbortWatch {
+    fn drop(&mut self) {
+        if let Some(resolve) = &self.resolve {
+            let _ = self
+                .signal
+                .remove_event_listener_with_callback("abort", resolve);
+        }
+    }
 }

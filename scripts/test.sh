@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every test: lints, host tests, the wasm suite in Node, Chromium and a Chromium worker, and
+# the node:test suites on the emulator and on the packaged module. Installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --with-browser
+source scripts/common.sh
+
+log=$(mktemp -d)
+trap 'kill "${EMULATOR_PID:-}" 2>/dev/null || true; rm -rf "$log"' EXIT
+step() { printf '\n==> %s\n' "$*"; }
+# run NAME CMD...: runs a step, keeping its output for the final count.
+run() {
+  local name=$1
+  shift
+  step "$name"
+  "$@" 2>&1 | tee "$log/$name.log"
+}
+
+run fmt cargo fmt --check
+run clippy-host cargo clippy --locked --all-targets -- -D warnings
+run clippy-wasm cargo clippy --locked --target wasm32-unknown-unknown --all-targets -- -D warnings
+run host cargo test --locked
+run build bash scripts/build.sh
+
+start_emulator 0
+export FACEID_EMULATOR_URL=$EMULATOR_URL
+run wasm-node wasm-pack test --mode no-install --node -- --locked --test wasm
+WASM_BINDGEN_USE_BROWSER=1 \
+  run wasm-chromium wasm-pack test --mode no-install --headless --chrome -- --locked --test wasm
+WASM_BINDGEN_USE_DEDICATED_WORKER=1 \
+  run wasm-chromium-worker wasm-pack test --mode no-install --headless --chrome -- --locked --test wasm
+kill "$EMULATOR_PID"
+
+run node-suites node --test --test-reporter=spec tests/emulator/ tests/node/
+
+# Every runner must have run something: a runner that silently skips (see TOOLCHAIN pitfall 5)
+# would otherwise pass as green.
+step summary
+passed=0
+for suite in host wasm-node wasm-chromium wasm-chromium-worker node-suites; do
+  count=$(sed -n -E 's/^test result: ok\. ([0-9]+) passed.*/\1/p; s/^ℹ pass ([0-9]+)$/\1/p' "$log/$suite.log" |
+    awk '{ n += $1 } END { print n + 0 }')
+  if ((count == 0)); then
+    echo "$suite ran no test" >&2
+    exit 1
+  fi
+  printf '%-22s %4d passed\n' "$suite" "$count"
+  passed=$((passed + count))
+done
+echo "all: $passed passed, 0 failed"

@@ -1,0 +1,165 @@
+//! The Rust API against the emulator over real HTTP, in every JS runtime the suite is run in:
+//! Node (`wasm-pack test --node`), Chromium (`WASM_BINDGEN_USE_BROWSER=1`) and a dedicated worker
+//! in Chromium (`WASM_BINDGEN_USE_DEDICATED_WORKER=1`, the no-`window` path of a browser).
+//! The emulator's URL is compiled in from `FACEID_EMULATOR_URL`; `scripts/test.sh` sets it.
+#![cfg(target_arch = "wasm32")]
+
+mod support;
+
+use faceid_edge::{
+    fetch_nonce_ticket, AccessToken, AppId, Endpoint, ErrorKind, FaceIdError, NonceTicketRequest,
+    RequestOptions, TimeoutMs, UserId, Version,
+};
+use support::{clear_fault, emulator, fault, issue_token, log_len, now_ms, sleep, APP_ID};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+async fn request_for(user: &str) -> NonceTicketRequest {
+    NonceTicketRequest {
+        app_id: AppId::new(APP_ID).unwrap(),
+        access_token: AccessToken::new(issue_token().await).unwrap(),
+        user_id: UserId::new(user).unwrap(),
+        version: Version::default(),
+    }
+}
+
+fn options(timeout_ms: u32) -> RequestOptions {
+    RequestOptions {
+        endpoint: Endpoint::new(&emulator()).unwrap(),
+        timeout: TimeoutMs::new(timeout_ms).unwrap(),
+        signal: None,
+    }
+}
+
+async fn failure(request: &NonceTicketRequest, options: &RequestOptions) -> FaceIdError {
+    let error = fetch_nonce_ticket(request, options).await.unwrap_err();
+    assert!(
+        !error.to_string().contains(request.access_token.as_str()),
+        "the message leaks the token: {error}"
+    );
+    error
+}
+
+#[wasm_bindgen_test]
+async fn fetches_fresh_one_time_tickets() {
+    clear_fault().await;
+    let request = request_for("alice_01").await;
+    let before = now_ms();
+    let first = fetch_nonce_ticket(&request, &options(5_000)).await.unwrap();
+    let second = fetch_nonce_ticket(&request, &options(5_000)).await.unwrap();
+    assert_eq!(first.value.len(), 64);
+    assert_ne!(first.value, second.value, "NONCE tickets are one-time");
+    assert_eq!(first.expire_in, 120);
+    assert!(first.expire_time.is_some() && first.transaction_time.is_some());
+    let expected = before + 120_000.0;
+    assert!(
+        (expected..expected + 5_000.0).contains(&first.expires_at),
+        "expires_at {} should be the send time + 120 s",
+        first.expires_at
+    );
+}
+
+#[wasm_bindgen_test]
+async fn the_service_refusing_a_token_is_an_api_error() {
+    clear_fault().await;
+    let mut request = request_for("bob").await;
+    request.access_token = AccessToken::new("not-a-token-the-emulator-issued").unwrap();
+    match failure(&request, &options(5_000)).await {
+        FaceIdError::Api {
+            code,
+            msg,
+            transaction_time,
+        } => {
+            assert_ne!(code, "0");
+            assert!(!msg.is_empty());
+            assert!(transaction_time.is_some());
+        }
+        other => panic!("expected an api error, got {other:?}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn faults_map_to_their_error_kinds() {
+    let request = request_for("carol").await;
+    for (mode, kind) in [
+        (r#"{"mode":"http_error","status":503}"#, ErrorKind::Http),
+        (r#"{"mode":"html"}"#, ErrorKind::BadResponse),
+        (r#"{"mode":"invalid_json"}"#, ErrorKind::BadResponse),
+        (r#"{"mode":"empty_tickets"}"#, ErrorKind::BadResponse),
+        (r#"{"mode":"no_value"}"#, ErrorKind::BadResponse),
+        (r#"{"mode":"bad_expire_in"}"#, ErrorKind::BadResponse),
+        (r#"{"mode":"oversized"}"#, ErrorKind::BadResponse),
+        (r#"{"mode":"drop"}"#, ErrorKind::Network),
+    ] {
+        fault(mode).await;
+        let error = failure(&request, &options(5_000)).await;
+        assert_eq!(error.kind(), kind, "{mode}: {error}");
+    }
+    fault(r#"{"mode":"http_error","status":503}"#).await;
+    assert_eq!(
+        failure(&request, &options(5_000)).await,
+        FaceIdError::Http { status: 503 }
+    );
+    clear_fault().await;
+    assert!(fetch_nonce_ticket(&request, &options(5_000)).await.is_ok());
+}
+
+#[wasm_bindgen_test]
+async fn an_oversized_body_is_cut_off_not_downloaded() {
+    let request = request_for("dave").await;
+    fault(r#"{"mode":"oversized"}"#).await;
+    let started = now_ms();
+    let error = failure(&request, &options(20_000)).await;
+    clear_fault().await;
+    assert!(error.to_string().contains("65536 bytes"), "{error}");
+    assert!(now_ms() - started < 10_000.0, "reading stopped at the cap");
+}
+
+#[wasm_bindgen_test]
+async fn a_slow_answer_times_out_and_a_stalled_body_too() {
+    let request = request_for("erin").await;
+    for mode in [
+        r#"{"mode":"slow","delayMs":3000}"#,
+        r#"{"mode":"stall_body"}"#,
+    ] {
+        fault(mode).await;
+        let started = now_ms();
+        let error = failure(&request, &options(300)).await;
+        let took = now_ms() - started;
+        assert_eq!(error, FaceIdError::Timeout { timeout_ms: 300 }, "{mode}");
+        assert!((250.0..2_500.0).contains(&took), "{mode}: took {took} ms");
+    }
+    clear_fault().await;
+}
+
+#[wasm_bindgen_test]
+async fn the_callers_signal_aborts_in_flight_and_before_sending() {
+    let request = request_for("frank").await;
+    fault(r#"{"mode":"slow","delayMs":3000}"#).await;
+    let controller = web_sys::AbortController::new().unwrap();
+    let mut aborting = options(5_000);
+    aborting.signal = Some(controller.signal());
+    let pending = fetch_nonce_ticket(&request, &aborting);
+    let abort_soon = async {
+        sleep(100).await;
+        controller.abort();
+    };
+    let (result, ()) = futures::join!(pending, abort_soon);
+    assert_eq!(result.unwrap_err(), FaceIdError::Aborted);
+    clear_fault().await;
+
+    let sent = log_len().await;
+    let result = fetch_nonce_ticket(&request, &aborting).await;
+    assert_eq!(result.unwrap_err(), FaceIdError::Aborted);
+    assert_eq!(log_len().await, sent, "an aborted signal sends nothing");
+}
+
+#[wasm_bindgen_test]
+async fn an_unreachable_service_is_a_network_error() {
+    let request = request_for("grace").await;
+    let mut unreachable = options(5_000);
+    unreachable.endpoint = Endpoint::new("http://127.0.0.1:1").unwrap();
+    assert_eq!(
+        failure(&request, &unreachable).await.kind(),
+        ErrorKind::Network
+    );
+}
