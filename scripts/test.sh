@@ -25,11 +25,11 @@ run build bash scripts/build.sh
 
 start_emulator 0
 export FACEID_EMULATOR_URL=$EMULATOR_URL
-run wasm-node wasm-pack test --mode no-install --node -- --locked --test wasm
+run wasm-node wasm-pack test --mode no-install --node -- --locked --test wasm --test client
 WASM_BINDGEN_USE_BROWSER=1 \
-  run wasm-chromium wasm-pack test --mode no-install --headless --chrome -- --locked --test wasm
+  run wasm-chromium wasm-pack test --mode no-install --headless --chrome -- --locked --test wasm --test client
 WASM_BINDGEN_USE_DEDICATED_WORKER=1 \
-  run wasm-chromium-worker wasm-pack test --mode no-install --headless --chrome -- --locked --test wasm
+  run wasm-chromium-worker wasm-pack test --mode no-install --headless --chrome -- --locked --test wasm --test client
 kill "$EMULATOR_PID"
 
 run node-suites node --test --test-reporter=spec tests/emulator/ tests/node/

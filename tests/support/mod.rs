@@ -85,3 +85,57 @@ pub async fn log_len() -> u32 {
         .unchecked_into::<js_sys::Array>()
         .length()
 }
+
+/// Resets the emulator with a config object (JSON), e.g. `{"tokenOverlapMs":100}`.
+pub async fn reset(config: &str) {
+    call("POST", "/__emulator/reset", Some(config)).await;
+}
+
+/// The emulator's request counters for the default app: (access_token, sign, nonce).
+pub async fn counters() -> (u32, u32, u32) {
+    let counters = call("GET", "/__emulator/counters", None).await;
+    let app = field(&field(&counters, "apps"), APP_ID);
+    let count = |key: &str| {
+        if app.is_undefined() {
+            0
+        } else {
+            field(&app, key).as_f64().unwrap_or_default() as u32
+        }
+    };
+    (count("access_token"), count("sign"), count("nonce"))
+}
+
+/// Issues a new token as another process would, retiring the current one after the overlap.
+pub async fn rotate_token() {
+    call(
+        "POST",
+        "/__emulator/rotate",
+        Some(&format!(r#"{{"appId":"{APP_ID}"}}"#)),
+    )
+    .await;
+}
+
+/// Invalidates every token (and ticket) of the default app at once.
+pub async fn expire_tokens() {
+    let body = format!(r#"{{"appId":"{APP_ID}"}}"#);
+    call("POST", "/__emulator/expire-tokens", Some(&body)).await;
+}
+
+/// Checks an SDK start signature the way the FaceID SDK would; returns the answer's `code`.
+pub async fn sdk_start(json: &str) -> String {
+    let answer = call("POST", "/__emulator/sdk-start", Some(json)).await;
+    field(&answer, "code").as_string().unwrap()
+}
+
+/// Moves this runtime's `Date.now` by `offset_ms` from the real clock (0 restores it), so tests
+/// can age tokens without waiting. Only the client's clock moves: the emulator runs elsewhere.
+pub fn shift_clock(offset_ms: f64) {
+    let shift = js_sys::Function::new_with_args(
+        "offset",
+        "const real = Date.now.real || Date.now;\
+         const shifted = () => real() + offset;\
+         shifted.real = real;\
+         Date.now = shifted;",
+    );
+    shift.call1(&JsValue::NULL, &offset_ms.into()).unwrap();
+}
