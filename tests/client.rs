@@ -251,3 +251,30 @@ async fn no_error_reveals_the_secret_or_a_token() {
     }
     assert!(!format!("{good:?}").contains(SECRET));
 }
+
+#[wasm_bindgen_test]
+async fn a_token_reported_rejected_is_replaced_only_when_over_a_minute_old() {
+    reset("{}").await;
+    let client = client();
+    let token = client.access_token().await.unwrap();
+    let kept = client.token_rejected(&token.value).await.unwrap();
+    assert_eq!(kept, token, "a token under a minute old is kept");
+    assert_eq!(
+        client.token_rejected("some-older-token").await.unwrap(),
+        token
+    );
+
+    shift_clock(MINUTE_MS + 1_000.0);
+    let replaced = client.token_rejected(&token.value).await;
+    let again = client
+        .token_rejected(&replaced.as_ref().unwrap().value)
+        .await;
+    shift_clock(0.0);
+    assert_ne!(replaced.as_ref().unwrap().value, token.value);
+    assert_eq!(
+        again.unwrap(),
+        replaced.unwrap(),
+        "one forced refresh a minute"
+    );
+    assert_eq!(counters().await.0, 2);
+}

@@ -144,6 +144,16 @@ impl FaceIdClient {
         }
     }
 
+    /// Tells the client that the service refused `token`, which a caller got from
+    /// [`FaceIdClient::access_token`] and used elsewhere (say, a worker fetching NONCE tickets).
+    /// Under the forced-refresh rule (token over a minute old, at most one forced refresh a
+    /// minute) the token is replaced; either way, returns the token to use now.
+    pub async fn token_rejected(&self, token: &str) -> Result<AccessTokenGrant, FaceIdError> {
+        let now = now();
+        self.inner.cache.borrow_mut().on_rejected_token(token, now);
+        self.access_token().await
+    }
+
     /// The SIGN ticket of the current token, cached with that token.
     pub async fn sign_ticket(&self) -> Result<Ticket, FaceIdError> {
         self.with_token(None, |token| self.sign_ticket_for(token))

@@ -225,6 +225,24 @@ impl JsFaceIdClient {
         })
     }
 
+    /// Reports that the service refused `token` (from `accessToken()`, used elsewhere); under
+    /// the once-a-minute rule the token is replaced. Resolves to the token to use now.
+    #[wasm_bindgen(js_name = tokenRejected, unchecked_return_type = "Promise<Credential>")]
+    pub fn token_rejected(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
+    ) -> Promise {
+        let client = self.client.clone();
+        settle(async move {
+            let rejected = token.as_string().ok_or(FaceIdError::InvalidArgument {
+                field: "token",
+                rule: "must be a string",
+            })?;
+            let token = client.token_rejected(&rejected).await?;
+            credential(&token.value, token.expire_in, token.expires_at)
+        })
+    }
+
     /// The SIGN ticket of the current token (cached with that token).
     #[wasm_bindgen(js_name = signTicket, unchecked_return_type = "Promise<Credential>")]
     pub fn sign_ticket(&self) -> Promise {
