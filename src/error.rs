@@ -4,6 +4,7 @@
 //! [`ErrorKind`]. Messages are written for people and never carry a secret, access token or ticket:
 //! variants hold only field names, codes, statuses and the service's own `msg`.
 
+use crate::endpoint::percent_encode;
 use std::fmt;
 
 /// The stable, machine-readable class of a [`FaceIdError`]; reaches JS as `error.kind`.
@@ -104,6 +105,27 @@ impl FaceIdError {
         }
     }
 
+    /// The same error with every occurrence of `credentials` (raw or percent-encoded) replaced by
+    /// `<redacted>` in the texts that come from outside: the service's `msg` may echo a
+    /// parameter, and a platform's network message may quote the URL.
+    pub fn redact(self, credentials: &[&str]) -> Self {
+        match self {
+            FaceIdError::Api {
+                code,
+                msg,
+                transaction_time,
+            } => FaceIdError::Api {
+                code,
+                msg: redact_text(msg, credentials),
+                transaction_time,
+            },
+            FaceIdError::Network { detail } => FaceIdError::Network {
+                detail: redact_text(detail, credentials),
+            },
+            other => other,
+        }
+    }
+
     pub(crate) fn bad_response(reason: impl Into<String>) -> Self {
         FaceIdError::BadResponse {
             reason: reason.into(),
@@ -134,6 +156,18 @@ impl fmt::Display for FaceIdError {
 }
 
 impl std::error::Error for FaceIdError {}
+
+fn redact_text(mut text: String, credentials: &[&str]) -> String {
+    for credential in credentials
+        .iter()
+        .filter(|credential| !credential.is_empty())
+    {
+        text = text
+            .replace(*credential, "<redacted>")
+            .replace(&percent_encode(credential), "<redacted>");
+    }
+    text
+}
 
 #[cfg(test)]
 mod tests {
@@ -171,6 +205,24 @@ mod tests {
         for (error, name) in cases {
             assert_eq!(error.kind().as_str(), name);
         }
+    }
+
+    #[test]
+    fn redact_scrubs_credentials_from_service_and_platform_texts() {
+        let api = FaceIdError::Api {
+            code: "400201".into(),
+            msg: "access_token t+k/1 (t%2Bk%2F1) is invalid".into(),
+            transaction_time: None,
+        };
+        assert_eq!(
+            api.redact(&["t+k/1", ""]).to_string(),
+            "FaceID refused the request: code 400201: access_token <redacted> (<redacted>) is invalid"
+        );
+        let network = FaceIdError::Network {
+            detail: "GET https://h/?secret=s3cr3t failed".into(),
+        };
+        assert!(!network.redact(&["s3cr3t"]).to_string().contains("s3cr3t"));
+        assert_eq!(FaceIdError::Aborted.redact(&["x"]), FaceIdError::Aborted);
     }
 
     #[test]

@@ -63,7 +63,7 @@ async fn get_parsed<T>(
     parse: fn(&[u8], f64) -> Result<T, FaceIdError>,
 ) -> Result<T, FaceIdError> {
     let answer = transport::get(url, options, &[credential]).await?;
-    parse(&answer.body, answer.sent_at_ms)
+    parse(&answer.body, answer.sent_at_ms).map_err(|error| error.redact(&[credential]))
 }
 
 /// A 32-character nonce from the platform's `crypto.getRandomValues`.

@@ -332,13 +332,16 @@ struct Options(Object);
 
 impl Options {
     fn new(value: JsValue) -> Result<Self, FaceIdError> {
-        value
-            .dyn_into::<Object>()
-            .map(Options)
-            .map_err(|_| FaceIdError::InvalidArgument {
+        // `typeof === "object"`, not `instanceof Object`: objects without a prototype or from
+        // another realm are options too.
+        if value.is_object() {
+            Ok(Options(value.unchecked_into()))
+        } else {
+            Err(FaceIdError::InvalidArgument {
                 field: "options",
                 rule: "must be an object",
             })
+        }
     }
 
     /// The property, or `None` when it is absent or `undefined`.

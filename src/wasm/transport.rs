@@ -1,6 +1,6 @@
 //! GET through the global `fetch`, bounded in time and size, cancelled when dropped.
 
-use crate::endpoint::{percent_encode, Endpoint};
+use crate::endpoint::Endpoint;
 use crate::error::FaceIdError;
 use crate::params::TimeoutMs;
 use crate::protocol::{body_too_large, BODY_LIMIT};
@@ -157,8 +157,9 @@ impl Deadline {
             }
         } else {
             FaceIdError::Network {
-                detail: redact(describe(&error), sensitive),
+                detail: describe(&error),
             }
+            .redact(sensitive)
         }
     }
 }
@@ -190,15 +191,6 @@ fn describe(error: &JsValue) -> String {
         detail.push_str(&format!(" ({})", String::from(cause.message())));
     }
     detail
-}
-
-fn redact(mut text: String, sensitive: &[&str]) -> String {
-    for secret in sensitive.iter().filter(|secret| !secret.is_empty()) {
-        text = text
-            .replace(*secret, "<redacted>")
-            .replace(&percent_encode(secret), "<redacted>");
-    }
-    text
 }
 
 /// Runs `work` unless `signal` fires first, in which case `work` is dropped (cancelling any

@@ -1,0 +1,162 @@
+// Shared helpers of the package tests: install the built package by name into a throwaway
+// project, talk to the FaceID emulator, and small local servers.
+
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+
+import { DEFAULT_APP_ID, DEFAULT_SECRET } from '../emulator/emulator.mjs';
+
+const run = promisify(execFile);
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const PKG_DIR = join(REPO, 'pkg');
+export { DEFAULT_APP_ID, DEFAULT_SECRET };
+
+const tempDirs = [];
+process.on('exit', () => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temporary directory removed when the process exits. */
+export function tempDir(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+let installed;
+
+/**
+ * Packs the built `pkg/` and installs the tarball into a fresh project, offline (the package has
+ * no dependencies). Once per process. Resolves to `{ dir, esm, cjs, resolved }`: the project
+ * directory, the package as loaded BY NAME through its exports map from an ESM and a CommonJS file
+ * there, and the files those two names resolved to.
+ */
+export function installPackage() {
+  installed ??= install();
+  return installed;
+}
+
+// Files the exports map needs. pkg/ may be rebuilt by `scripts/build.sh` while tests start: wait
+// (a little) for a complete tree instead of packing a half-written one.
+const PKG_FILES = [
+  'package.json', 'browser.js', 'workerd.js', 'node.mjs',
+  'node/faceid_edge.js', 'node/faceid_edge_bg.wasm', 'web/faceid_edge.js', 'web/faceid_edge_bg.wasm',
+];
+
+async function waitForBuiltPackage(limitMs = 60000) {
+  const deadline = Date.now() + limitMs;
+  let stableSince = null;
+  for (;;) {
+    const complete = PKG_FILES.every((file) => existsSync(join(PKG_DIR, file)));
+    if (complete) {
+      stableSince ??= Date.now();
+      if (Date.now() - stableSince >= 500) return;
+    } else {
+      stableSince = null;
+    }
+    if (Date.now() > deadline) {
+      throw new Error('pkg/ is not built (or incomplete): run `bash scripts/build.sh` first');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+async function install() {
+  await waitForBuiltPackage();
+  const packDir = tempDir('faceid-edge-pack-');
+  const env = { ...process.env, npm_config_update_notifier: 'false', npm_config_audit: 'false', npm_config_fund: 'false' };
+  await run('npm', ['pack', PKG_DIR, '--pack-destination', packDir, '--silent'], { env });
+  const tarballs = readdirSync(packDir).filter((name) => name.endsWith('.tgz'));
+  if (tarballs.length !== 1) throw new Error(`npm pack produced ${tarballs.join(', ') || 'nothing'}`);
+  const tarball = join(packDir, tarballs[0]);
+
+  const dir = tempDir('faceid-edge-project-');
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'faceid-edge-consumer', version: '1.0.0', private: true }, null, 2));
+  await run('npm', ['install', '--no-audit', '--no-fund', '--offline', '--no-package-lock', tarball], { cwd: dir, env });
+
+  writeFileSync(join(dir, 'esm.mjs'), "export * from 'faceid-edge';\n");
+  writeFileSync(join(dir, 'cjs.cjs'), "module.exports = require('faceid-edge');\n");
+  writeFileSync(join(dir, 'resolve.mjs'), "export const resolved = import.meta.resolve('faceid-edge');\n");
+  const esm = await import(pathToFileURL(join(dir, 'esm.mjs')).href);
+  const requireThere = createRequire(join(dir, 'package.json'));
+  const cjs = requireThere('./cjs.cjs');
+  const resolved = {
+    esm: fileURLToPath((await import(pathToFileURL(join(dir, 'resolve.mjs')).href)).resolved),
+    cjs: requireThere.resolve('faceid-edge'),
+  };
+  return { dir, esm, cjs, resolved };
+}
+
+/** `fetch` against the emulator's control API; resolves to the parsed JSON answer. */
+export async function control(emu, method, path, body) {
+  const init = { method };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers = { 'content-type': 'application/json' };
+  }
+  const response = await fetch(`${emu.url}/__emulator/${path.replace(/^\//, '')}`, init);
+  const answer = await response.json();
+  if (!response.ok || answer.ok === false) {
+    throw new Error(`control ${method} ${path} failed: HTTP ${response.status} ${JSON.stringify(answer)}`);
+  }
+  return answer;
+}
+
+/** A fresh access token of the default app from the emulator. */
+export async function issueToken(emu, appId = DEFAULT_APP_ID, secret = DEFAULT_SECRET) {
+  const query = new URLSearchParams({ app_id: appId, secret, grant_type: 'client_credential', version: '1.0.0' });
+  const answer = await (await fetch(`${emu.url}/api/oauth2/access_token?${query}`)).json();
+  if (answer.code !== '0' || typeof answer.access_token !== 'string') {
+    throw new Error(`no access token: code ${answer.code}`);
+  }
+  return answer.access_token;
+}
+
+/**
+ * Starts `createServer(handler)` on `host`, port 0; resolves to `{ server, port, url, close() }`.
+ * `url` uses 127.0.0.1 for a wildcard host. `close()` also cuts open connections.
+ */
+export async function listen(handler, host = '127.0.0.1', port = 0) {
+  const server = createServer(handler);
+  const sockets = new Set();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise((ok, fail) => {
+    server.once('error', fail);
+    server.listen(port, host, ok);
+  });
+  const bound = server.address().port;
+  const close = () => new Promise((ok) => {
+    for (const socket of sockets) socket.destroy();
+    server.close(() => ok());
+  });
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  return { server, port: bound, url: `http://${urlHost}:${bound}`, close };
+}
+
+/** A port on 127.0.0.1 that was free a moment ago and has nothing listening on it now. */
+export async function closedPort() {
+  const { port, close } = await listen(() => {});
+  await close();
+  return port;
+}
+
+/** Awaits `promise` and returns its rejection; fails if it fulfils. */
+export async function rejection(promise) {
+  try {
+    const value = await promise;
+    throw Object.assign(new Error(`expected a rejection, got ${JSON.stringify(value)}`), { unexpected: true });
+  } catch (error) {
+    if (error?.unexpected) throw error;
+    return error;
+  }
+}

@@ -1,0 +1,179 @@
+// The installed package imported BY NAME in Cloudflare workerd: a module worker bundled by the
+// real deployment tool (`wrangler deploy --dry-run`, which resolves the `workerd` export condition
+// and the .wasm import), run by Miniflare, calling the FaceID emulator.
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+
+import { Miniflare } from 'miniflare';
+
+import { startEmulator } from '../emulator/emulator.mjs';
+import { DEFAULT_APP_ID, REPO, closedPort, control, installPackage, issueToken, tempDir } from './support.mjs';
+
+const COMPATIBILITY_DATE = '2025-09-01';
+const TICKET_PATH = '/api/oauth2/api_ticket';
+
+// Options come in as query parameters; `timeoutMs` is sent as a number. The answer is the ticket,
+// or the error's documented properties.
+const WORKER = `import { fetchNonceTicket } from 'faceid-edge';
+
+export default {
+  async fetch(request) {
+    const params = new URL(request.url).searchParams;
+    const options = {};
+    for (const [key, value] of params) options[key] = key === 'timeoutMs' ? Number(value) : value;
+    try {
+      const ticket = await fetchNonceTicket(options);
+      return Response.json({ ticket, proto: Object.getPrototypeOf(ticket) === Object.prototype });
+    } catch (e) {
+      const { name, kind, message, field, code, msg, transaction_time, status, timeoutMs } = e ?? {};
+      return Response.json({
+        error: { isError: e instanceof Error, name, kind, message, field, code, msg, transaction_time, status, timeoutMs },
+        stack: String(e?.stack),
+        own: JSON.stringify(e, Object.getOwnPropertyNames(e ?? {})),
+      });
+    }
+  },
+};
+`;
+
+let emu;
+let mf;
+let bundleDir;
+let token;
+
+before(async () => {
+  const { dir } = await installPackage();
+  writeFileSync(join(dir, 'worker.js'), WORKER);
+  writeFileSync(join(dir, 'wrangler.toml'), [
+    'name = "faceid-edge-workerd-test"',
+    'main = "worker.js"',
+    `compatibility_date = "${COMPATIBILITY_DATE}"`,
+    '',
+  ].join('\n'));
+  bundleDir = tempDir('faceid-edge-workerd-');
+  await promisify(execFile)(join(REPO, 'node_modules', '.bin', 'wrangler'), ['deploy', '--dry-run', '--outdir', bundleDir], {
+    cwd: dir,
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_HIDE_BANNER: 'true', CI: '1', NO_COLOR: '1' },
+    timeout: 60000,
+  });
+  mf = new Miniflare({
+    modules: true,
+    modulesRoot: bundleDir,
+    scriptPath: join(bundleDir, 'worker.js'),
+    modulesRules: [
+      { type: 'ESModule', include: ['**/*.js'] },
+      { type: 'CompiledWasm', include: ['**/*.wasm'] },
+    ],
+    compatibilityDate: COMPATIBILITY_DATE,
+  });
+  await mf.ready;
+  emu = await startEmulator();
+});
+
+after(async () => {
+  await Promise.all([mf?.dispose(), emu?.close()]);
+});
+
+beforeEach(async () => {
+  await control(emu, 'POST', 'reset', {});
+  token = await issueToken(emu);
+});
+
+afterEach(async () => {
+  await control(emu, 'DELETE', 'fault');
+});
+
+/** Calls the worker with `options` as query parameters; resolves to its JSON answer. */
+async function callWorker(overrides = {}) {
+  const options = { appId: DEFAULT_APP_ID, accessToken: token, userId: 'worker_user', endpoint: emu.url, ...overrides };
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(options)) if (value !== undefined) query.set(key, String(value));
+  const response = await mf.dispatchFetch(`http://worker.test/?${query}`);
+  assert.equal(response.status, 200, 'the worker itself failed');
+  return response.json();
+}
+
+function expectError(answer, kind, props = {}) {
+  assert.ok(answer.error, `expected an error, got ${JSON.stringify(answer)}`);
+  const { error } = answer;
+  assert.equal(error.isError, true, 'not an Error');
+  assert.equal(error.name, 'FaceIdError');
+  assert.equal(error.kind, kind, error.message);
+  for (const [key, value] of Object.entries(props)) assert.equal(error[key], value, key);
+  assert.ok(typeof error.message === 'string' && error.message.length > 0);
+  for (const view of [error.message, answer.stack, answer.own]) assert.ok(!view.includes(token), 'the token leaked');
+  return error;
+}
+
+describe('faceid-edge in workerd (wrangler bundle, Miniflare)', () => {
+  it('the bundle was built from the workerd entry: the .wasm is a module import', () => {
+    const files = readdirSync(bundleDir);
+    const wasm = files.filter((file) => file.endsWith('.wasm'));
+    assert.equal(wasm.length, 1, `files: ${files.join(', ')}`);
+    const bundle = readFileSync(join(bundleDir, 'worker.js'), 'utf8');
+    assert.match(bundle, new RegExp(`from\\s*["']\\./${wasm[0].replace(/\./g, '\\.')}["']`));
+  });
+
+  it('fetches a NONCE ticket from the emulator', async () => {
+    const before = Date.now();
+    const answer = await callWorker();
+    const after = Date.now();
+    assert.ok(answer.ticket, JSON.stringify(answer));
+    const { ticket } = answer;
+    assert.deepEqual(Object.keys(ticket).sort(), ['expire_in', 'expire_time', 'expires_at', 'transaction_time', 'value']);
+    assert.equal(answer.proto, true, 'not a plain object');
+    assert.equal(ticket.value.length, 64);
+    assert.equal(ticket.expire_in, 120);
+    assert.ok(ticket.expires_at >= before + 120000 && ticket.expires_at <= after + 120000, String(ticket.expires_at));
+    assert.equal(typeof ticket.expire_time, 'string');
+    assert.equal(typeof ticket.transaction_time, 'string');
+    const entry = emu.state.log.at(-1);
+    assert.equal(entry.method, 'GET');
+    assert.equal(entry.path, TICKET_PATH);
+    assert.deepEqual(entry.query, {
+      app_id: DEFAULT_APP_ID, access_token: token, type: 'NONCE', version: '1.0.0', user_id: 'worker_user',
+    });
+  });
+
+  it('rejects an invalid argument without sending anything', async () => {
+    const logBefore = emu.state.log.length;
+    expectError(await callWorker({ userId: 'not valid' }), 'invalid_argument', { field: 'userId' });
+    expectError(await callWorker({ endpoint: 'http://example.com' }), 'invalid_argument', { field: 'endpoint' });
+    expectError(await callWorker({ timeoutMs: 0 }), 'invalid_argument', { field: 'timeoutMs' });
+    assert.equal(emu.state.log.length, logBefore, 'a request was sent');
+  });
+
+  it('reports an api error with its code as a string, msg and transaction_time', async () => {
+    const error = expectError(await callWorker({ accessToken: 'Q'.repeat(64) }), 'api', { code: '400201' });
+    assert.ok(error.msg.length > 0);
+    assert.match(error.transaction_time, /^\d{14}$/);
+  });
+
+  it('times out a slow answer with kind timeout', async () => {
+    await control(emu, 'POST', 'fault', { mode: 'slow', delayMs: 4000, count: 1, path: 'api_ticket' });
+    const started = Date.now();
+    expectError(await callWorker({ timeoutMs: 200 }), 'timeout', { timeoutMs: 200 });
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 190 && elapsed < 2500, `took ${elapsed} ms`);
+  });
+
+  it('reports http, bad_response (oversized, stopped early) and network failures', async () => {
+    await control(emu, 'POST', 'fault', { mode: 'http_error', status: 503, count: 1, path: 'api_ticket' });
+    expectError(await callWorker(), 'http', { status: 503 });
+    await control(emu, 'POST', 'fault', { mode: 'oversized', count: 1, path: 'api_ticket' });
+    const started = Date.now();
+    expectError(await callWorker(), 'bad_response');
+    assert.ok(Date.now() - started < 5000);
+    expectError(await callWorker({ endpoint: `http://127.0.0.1:${await closedPort()}` }), 'network');
+  });
+
+  it('still works after the failures', async () => {
+    const answer = await callWorker();
+    assert.equal(answer.ticket?.value.length, 64, JSON.stringify(answer));
+  });
+});
