@@ -6,7 +6,8 @@ WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $
 export WASM_BINDGEN_VERSION
 # npm's wasm-opt first: Debian's binaryen is too old and breaks the module (see TOOLCHAIN notes).
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-export WRANGLER_SEND_METRICS=false
+# No calls home from the Cloudflare tools: no metrics, no update check, no `Request.cf` download.
+export WRANGLER_SEND_METRICS=false WRANGLER_HIDE_BANNER=true CLOUDFLARE_CF_FETCH_ENABLED=false
 
 # start_emulator PORT: starts the FaceID emulator in the background, waits until it listens, and
 # sets EMULATOR_URL and EMULATOR_PID. PORT 0 picks a free port.

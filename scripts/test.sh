@@ -22,6 +22,7 @@ run clippy-host cargo clippy --locked --all-targets -- -D warnings
 run clippy-wasm cargo clippy --locked --target wasm32-unknown-unknown --all-targets -- -D warnings
 run host cargo test --locked
 run build bash scripts/build.sh
+npm ci --prefix www --no-audit --no-fund --silent
 
 start_emulator 0
 export FACEID_EMULATOR_URL=$EMULATOR_URL

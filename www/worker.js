@@ -6,8 +6,9 @@
 //   GET  /faceid/nonce?user_id=…    → { value, expire_in, expires_at }
 //   POST /faceid/sdk-signature      { "userId": … } → { appId, userId, version, nonce, sign, expires_at }
 // Errors: { "error": { kind, message, field? } } with 400/401/403/404/405/413/415, 502, 503 or 504.
-// Bindings: FACEID_APP_ID, FACEID_SECRET, FACEID_API_KEY (secrets), FACEID_ENDPOINT (optional),
-// ALLOWED_ORIGINS (comma-separated), FACEID_CREDENTIALS (the Durable Object namespace).
+// Bindings: FACEID_APP_ID, FACEID_SECRET, FACEID_API_KEY (secrets); FACEID_ENDPOINT,
+// FACEID_TIMEOUT_MS, FACEID_REFRESH_AFTER_SECONDS (optional); ALLOWED_ORIGINS (comma-separated);
+// FACEID_CREDENTIALS (the Durable Object namespace).
 import { FaceIdClient, fetchNonceTicket, nonceString, sign } from 'faceid-edge';
 import demoPage from './index.html';
 
@@ -103,6 +104,7 @@ async function nonceTicket(env, userId) {
     userId,
     version: VERSION,
     endpoint: endpointOf(env),
+    timeoutMs: timeoutOf(env),
   });
   const token = await currentToken(env);
   try {
@@ -219,12 +221,18 @@ function clientOptions(env) {
     appId: env.FACEID_APP_ID,
     secret: env.FACEID_SECRET,
     endpoint: endpointOf(env),
+    timeoutMs: timeoutOf(env),
     refreshAfterSeconds: Number(env.FACEID_REFRESH_AFTER_SECONDS ?? 1200),
   };
 }
 
+// Optional bindings; unset means the package's defaults.
 function endpointOf(env) {
   return env.FACEID_ENDPOINT || undefined;
+}
+
+function timeoutOf(env) {
+  return env.FACEID_TIMEOUT_MS ? Number(env.FACEID_TIMEOUT_MS) : undefined;
 }
 
 function requireMethod(request, method) {
@@ -255,6 +263,8 @@ async function readJsonBody(request) {
   if (!/^application\/json\s*(;|$)/i.test(type)) {
     throw new RequestError(415, 'invalid_argument', 'the body must be application/json', 'body');
   }
+  const declared = Number(request.headers.get('content-length') ?? 0);
+  if (declared > MAX_BODY_BYTES) throw bodyTooLarge();
   const text = await readCapped(request, MAX_BODY_BYTES);
   let body;
   try {
@@ -279,7 +289,7 @@ async function readCapped(request, limit) {
     size += value.byteLength;
     if (size > limit) {
       await reader.cancel();
-      throw new RequestError(413, 'invalid_argument', `the body is larger than ${limit} bytes`, 'body');
+      throw bodyTooLarge();
     }
     chunks.push(value);
   }
@@ -294,6 +304,10 @@ async function readCapped(request, limit) {
   } catch {
     throw new RequestError(400, 'invalid_argument', 'the body is not valid UTF-8', 'body');
   }
+}
+
+function bodyTooLarge() {
+  return new RequestError(413, 'invalid_argument', `the body is larger than ${MAX_BODY_BYTES} bytes`, 'body');
 }
 
 function corsHeaders(request, env) {

@@ -7,10 +7,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 
-import { chromium } from 'playwright-core';
-
 import { startEmulator } from '../emulator/emulator.mjs';
-import { DEFAULT_APP_ID, control, installPackage, issueToken, listen } from './support.mjs';
+import { DEFAULT_APP_ID, control, installPackage, issueToken, launchChromium, listen } from './support.mjs';
 
 const MIME = {
   '.html': 'text/html; charset=utf-8',
@@ -71,10 +69,7 @@ before(async () => {
       res.end('not found');
     }
   });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage();
   page.on('pageerror', (error) => pageErrors.push(String(error)));
   page.on('console', (message) => { if (message.type() === 'error') pageErrors.push(message.text()); });

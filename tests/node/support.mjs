@@ -30,6 +30,49 @@ export function tempDir(prefix) {
   return dir;
 }
 
+/** The date every test worker is run with; www/wrangler.toml's. */
+export const COMPATIBILITY_DATE = '2025-09-01';
+
+/**
+ * Bundles the worker project in `dir` the way a deployment does (`wrangler deploy --dry-run`,
+ * which resolves the package's `workerd` condition and its .wasm import) and returns the
+ * directory with the bundle. No network: a dry run uploads nothing.
+ */
+export async function bundleWorker(dir) {
+  const outDir = tempDir('faceid-edge-bundle-');
+  await run(join(REPO, 'node_modules', '.bin', 'wrangler'), ['deploy', '--dry-run', '--outdir', outDir], {
+    cwd: dir,
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_HIDE_BANNER: 'true', CI: '1', NO_COLOR: '1' },
+    timeout: 60000,
+  });
+  return outDir;
+}
+
+/** Miniflare worker options that load a bundle made by `bundleWorker`. */
+export function bundledWorker(bundleDir) {
+  return {
+    modules: true,
+    modulesRoot: bundleDir,
+    scriptPath: join(bundleDir, 'worker.js'),
+    modulesRules: [
+      { type: 'ESModule', include: ['**/*.js'] },
+      { type: 'CompiledWasm', include: ['**/*.wasm'] },
+      { type: 'Text', include: ['**/*.html'] },
+    ],
+    compatibilityDate: COMPATIBILITY_DATE,
+  };
+}
+
+/** Debian's headless Chromium, with no background traffic (this machine has no outside network). */
+export async function launchChromium() {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--disable-quic', '--no-first-run'],
+  });
+}
+
 let installed;
 
 /**

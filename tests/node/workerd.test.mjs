@@ -3,18 +3,17 @@
 // and the .wasm import), run by Miniflare, calling the FaceID emulator.
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 
 import { Miniflare } from 'miniflare';
 
 import { startEmulator } from '../emulator/emulator.mjs';
-import { DEFAULT_APP_ID, REPO, closedPort, control, installPackage, issueToken, tempDir } from './support.mjs';
+import {
+  COMPATIBILITY_DATE, DEFAULT_APP_ID, bundleWorker, bundledWorker, closedPort, control, installPackage, issueToken,
+} from './support.mjs';
 
-const COMPATIBILITY_DATE = '2025-09-01';
 const TICKET_PATH = '/api/oauth2/api_ticket';
 
 // Options come in as query parameters; `timeoutMs` is sent as a number. The answer is the ticket,
@@ -55,22 +54,8 @@ before(async () => {
     `compatibility_date = "${COMPATIBILITY_DATE}"`,
     '',
   ].join('\n'));
-  bundleDir = tempDir('faceid-edge-workerd-');
-  await promisify(execFile)(join(REPO, 'node_modules', '.bin', 'wrangler'), ['deploy', '--dry-run', '--outdir', bundleDir], {
-    cwd: dir,
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_HIDE_BANNER: 'true', CI: '1', NO_COLOR: '1' },
-    timeout: 60000,
-  });
-  mf = new Miniflare({
-    modules: true,
-    modulesRoot: bundleDir,
-    scriptPath: join(bundleDir, 'worker.js'),
-    modulesRules: [
-      { type: 'ESModule', include: ['**/*.js'] },
-      { type: 'CompiledWasm', include: ['**/*.wasm'] },
-    ],
-    compatibilityDate: COMPATIBILITY_DATE,
-  });
+  bundleDir = await bundleWorker(dir);
+  mf = new Miniflare(bundledWorker(bundleDir));
   await mf.ready;
   emu = await startEmulator();
 });

@@ -1,0 +1,262 @@
+// The deployable worker (www/) in Cloudflare's workerd through Miniflare, against the emulator
+// over real HTTP: every route and status, auth and CORS, the Durable Object token owner, and that
+// no response ever carries the secret, an access token or a SIGN ticket.
+//
+// The worker is bundled exactly as `wrangler deploy` would bundle it, and run as three worker
+// instances (separate isolates with separate memory) sharing one Durable Object namespace.
+
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { join } from 'node:path';
+
+import { Miniflare } from 'miniflare';
+
+import { startEmulator } from '../emulator/emulator.mjs';
+import { DEFAULT_APP_ID, DEFAULT_SECRET, REPO, bundleWorker, bundledWorker, control, tempDir } from './support.mjs';
+
+const API_KEY = 'worker-test-key-5d1c';
+const ALLOWED_ORIGIN = 'https://app.example';
+const INSTANCES = ['faceid', 'faceid-2', 'faceid-3'];
+
+let emu;
+let bundleDir;
+/** Every response body and header value any test saw: checked for credentials at the end. */
+const seen = [];
+
+/** A Miniflare running the bundled worker as three instances; `persist` keeps the object's
+ * storage on disk so a new Miniflare can restore it, like an evicted object. */
+async function startFleet({ persist = tempDir('faceid-edge-do-'), bindings = {} } = {}) {
+  const base = bundledWorker(bundleDir);
+  const vars = {
+    FACEID_APP_ID: DEFAULT_APP_ID,
+    FACEID_SECRET: DEFAULT_SECRET,
+    FACEID_API_KEY: API_KEY,
+    FACEID_ENDPOINT: emu.url,
+    FACEID_TIMEOUT_MS: '1000',
+    ALLOWED_ORIGINS: `${ALLOWED_ORIGIN}, https://other.example`,
+    ...bindings,
+  };
+  const mf = new Miniflare({
+    durableObjectsPersist: persist,
+    workers: INSTANCES.map((name, i) => ({
+      ...base,
+      name,
+      routes: [`${name}.test/*`],
+      bindings: vars,
+      durableObjects: {
+        FACEID_CREDENTIALS: i === 0 ? 'FaceIdCredentials' : { className: 'FaceIdCredentials', scriptName: INSTANCES[0] },
+      },
+    })),
+  });
+  await mf.ready;
+  // Each instance is reached through its route (dispatchFetch carries any Origin header as sent).
+  const workers = INSTANCES.map((name) => ({ fetch: (path, init) => mf.dispatchFetch(`http://${name}.test${path}`, init) }));
+  return { mf, persist, workers };
+}
+
+/** Sends a request to one instance and records what came back. */
+async function call(worker, path, { method = 'GET', headers = {}, body, auth = true } = {}) {
+  const response = await worker.fetch(path, {
+    method,
+    body,
+    headers: { ...(auth ? { authorization: `Bearer ${API_KEY}` } : {}), ...headers },
+  });
+  const text = await response.text();
+  seen.push(text, ...[...response.headers].map(([name, value]) => `${name}: ${value}`));
+  const type = response.headers.get('content-type') ?? '';
+  return { status: response.status, headers: response.headers, text, json: type.includes('json') ? JSON.parse(text) : undefined };
+}
+
+function assertError(reply, status, kind, field) {
+  assert.equal(reply.status, status, reply.text);
+  assert.equal(reply.json.error.kind, kind, reply.text);
+  assert.equal(typeof reply.json.error.message, 'string');
+  if (field) assert.equal(reply.json.error.field, field);
+  assert.doesNotMatch(reply.text, /\bat .*\.js:\d+/, 'no stack trace');
+}
+
+const counters = async () => (await control(emu, 'GET', '/counters')).apps[DEFAULT_APP_ID]
+  ?? { access_token: 0, sign: 0, nonce: 0 };
+const requestLog = async () => (await control(emu, 'GET', '/log')).requests;
+
+before(async () => {
+  emu = await startEmulator();
+  bundleDir = await bundleWorker(join(REPO, 'www'));
+});
+
+after(async () => {
+  // Credentials the emulator issued or was sent, against everything the worker answered.
+  const log = await requestLog();
+  const credentials = new Set([DEFAULT_SECRET]);
+  for (const { query } of log) if (query.access_token) credentials.add(query.access_token);
+  for (const value of credentials) {
+    for (const text of seen) assert.ok(!text.includes(value), `a response carries a credential: ${text.slice(0, 200)}`);
+  }
+  assert.ok(seen.length > 100 && credentials.size > 1, 'the check saw responses and credentials');
+  await emu.close();
+});
+
+describe('routes, statuses, auth and CORS', () => {
+  let fleet;
+  let worker;
+  before(async () => {
+    fleet = await startFleet();
+    [worker] = fleet.workers;
+  });
+  after(() => fleet.mf.dispose());
+  beforeEach(() => control(emu, 'DELETE', '/fault'));
+
+  it('serves the demo page at / without auth', async () => {
+    const page = await call(worker, '/', { auth: false });
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type'), /^text\/html/);
+    assert.match(page.text, /Get verification parameters/);
+  });
+
+  it('GET /faceid/nonce answers a fresh one-time ticket', async () => {
+    const before = Date.now();
+    const first = await call(worker, '/faceid/nonce?user_id=alice');
+    const second = await call(worker, '/faceid/nonce?user_id=alice');
+    assert.equal(first.status, 200, first.text);
+    assert.deepEqual(Object.keys(first.json).sort(), ['expire_in', 'expires_at', 'value']);
+    assert.equal(first.json.expire_in, 120);
+    assert.ok(first.json.expires_at >= before + 120_000 && first.json.expires_at <= Date.now() + 120_000);
+    assert.notEqual(first.json.value, second.json.value);
+    assert.equal(first.headers.get('cache-control'), 'no-store');
+  });
+
+  it('POST /faceid/sdk-signature answers parameters the SDK accepts once', async () => {
+    const reply = await call(worker, '/faceid/sdk-signature', {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: 'bob_2' }),
+    });
+    assert.equal(reply.status, 200, reply.text);
+    assert.deepEqual(Object.keys(reply.json).sort(), ['appId', 'expires_at', 'nonce', 'sign', 'userId', 'version']);
+    assert.deepEqual([reply.json.appId, reply.json.userId, reply.json.version], [DEFAULT_APP_ID, 'bob_2', '1.0.0']);
+    assert.match(reply.json.nonce, /^[A-Za-z0-9]{32}$/);
+    const start = (params) => control(emu, 'POST', '/sdk-start', params);
+    assert.equal((await start(reply.json)).code, '0');
+    assert.equal((await start(reply.json)).code, '400402', 'the NONCE ticket is single-use');
+    assert.equal((await start({ ...reply.json, userId: 'bob_3' })).code, '400401', 'the signature covers userId');
+  });
+
+  it('refuses callers without the right bearer key, sending nothing upstream', async () => {
+    const before = (await requestLog()).length;
+    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: API_KEY },
+      { authorization: `bearer ${API_KEY}x` }, { authorization: `Basic ${API_KEY}` }]) {
+      assertError(await call(worker, '/faceid/nonce?user_id=alice', { auth: false, headers }), 401, 'unauthorized');
+    }
+    assert.equal((await requestLog()).length, before);
+  });
+
+  it('answers invalid input with 400/405/404/413/415 and sends nothing upstream', async () => {
+    const before = (await requestLog()).length;
+    const post = (body, type = 'application/json') => call(worker, '/faceid/sdk-signature', {
+      method: 'POST', headers: { 'content-type': type }, body,
+    });
+    assertError(await call(worker, '/faceid/nonce?user_id=a%20b'), 400, 'invalid_argument', 'userId');
+    assertError(await call(worker, '/faceid/nonce?user_id=x%26type%3DSIGN'), 400, 'invalid_argument', 'userId');
+    assertError(await call(worker, `/faceid/nonce?user_id=${'a'.repeat(31)}`), 400, 'invalid_argument', 'userId');
+    assertError(await call(worker, '/faceid/nonce'), 400, 'invalid_argument', 'userId');
+    assertError(await post('{"userId":'), 400, 'invalid_argument', 'body');
+    assertError(await post('[1]'), 400, 'invalid_argument', 'body');
+    assertError(await post('{"userId":42}'), 400, 'invalid_argument', 'userId');
+    assertError(await post('{"userId":"ok"}', 'text/plain'), 415, 'invalid_argument', 'body');
+    assertError(await post(JSON.stringify({ userId: 'a', pad: 'x'.repeat(5000) })), 413, 'invalid_argument', 'body');
+    assertError(await call(worker, '/faceid/nonce?user_id=a', { method: 'POST' }), 405, 'method_not_allowed');
+    assertError(await call(worker, '/faceid/sdk-signature'), 405, 'method_not_allowed');
+    assertError(await call(worker, '/faceid/other'), 404, 'not_found');
+    assert.equal((await requestLog()).length, before);
+  });
+
+  it('maps upstream failures to 502, 503 and 504', async () => {
+    const cases = [
+      [{ mode: 'api_error' }, 502, 'api'],
+      [{ mode: 'http_error', status: 500 }, 502, 'http'],
+      [{ mode: 'html' }, 502, 'bad_response'],
+      [{ mode: 'empty_tickets' }, 502, 'bad_response'],
+      [{ mode: 'drop' }, 503, 'network'],
+      [{ mode: 'slow', delayMs: 3000 }, 504, 'timeout'],
+    ];
+    for (const [fault, status, kind] of cases) {
+      await control(emu, 'POST', '/fault', { ...fault, path: 'api_ticket' });
+      assertError(await call(worker, '/faceid/nonce?user_id=carol'), status, kind);
+    }
+    await control(emu, 'DELETE', '/fault');
+    assert.equal((await call(worker, '/faceid/nonce?user_id=carol')).status, 200, 'the isolate survived');
+  });
+
+  it('allows CORS only for the configured origins', async () => {
+    const allowed = await call(worker, '/faceid/nonce?user_id=dave', { headers: { origin: ALLOWED_ORIGIN } });
+    assert.equal(allowed.headers.get('access-control-allow-origin'), ALLOWED_ORIGIN);
+    const foreign = await call(worker, '/faceid/nonce?user_id=dave', { headers: { origin: 'https://evil.example' } });
+    assert.equal(foreign.headers.get('access-control-allow-origin'), null);
+
+    const preflight = (origin) => call(worker, '/faceid/sdk-signature', {
+      method: 'OPTIONS', auth: false,
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+    });
+    const ok = await preflight('https://other.example');
+    assert.equal(ok.status, 204);
+    assert.equal(ok.headers.get('access-control-allow-origin'), 'https://other.example');
+    assert.match(ok.headers.get('access-control-allow-headers'), /authorization/);
+    assert.match(ok.headers.get('access-control-allow-methods'), /POST/);
+    assertError(await preflight('https://evil.example'), 403, 'forbidden_origin');
+  });
+});
+
+describe('the Durable Object owns the token', () => {
+  it('a burst across three worker instances makes exactly one token request', async () => {
+    await control(emu, 'POST', '/reset', {});
+    const fleet = await startFleet();
+    try {
+      const burst = Array.from({ length: 150 }, (_, i) =>
+        call(fleet.workers[i % 3], `/faceid/nonce?user_id=user_${i}`));
+      const replies = await Promise.all(burst);
+      assert.deepEqual(replies.filter((r) => r.status !== 200).map((r) => r.text), []);
+      assert.equal(new Set(replies.map((r) => r.json.value)).size, 150);
+      const counts = await counters();
+      console.log(`fleet burst: 150 requests over 3 instances -> access_token=${counts.access_token} nonce=${counts.nonce}`);
+      assert.deepEqual([counts.access_token, counts.nonce], [1, 150]);
+
+      // Evicted and restarted (a new runtime, the same storage): no new token.
+      await fleet.mf.dispose();
+      const restarted = await startFleet({ persist: fleet.persist });
+      try {
+        assert.equal((await call(restarted.workers[1], '/faceid/nonce?user_id=again')).status, 200);
+        const after = await counters();
+        console.log(`after restart: access_token=${after.access_token} nonce=${after.nonce}`);
+        assert.deepEqual([after.access_token, after.nonce], [1, 151]);
+      } finally {
+        await restarted.mf.dispose();
+      }
+    } finally {
+      await fleet.mf.dispose().catch(() => {});
+    }
+  });
+
+  it('refreshes ahead of time on its alarm, and workers recover from a replaced token', async () => {
+    await control(emu, 'POST', '/reset', { tokenOverlapMs: 50 });
+    const fleet = await startFleet({ bindings: { FACEID_REFRESH_AFTER_SECONDS: '1' } });
+    try {
+      const [first, second] = fleet.workers;
+      assert.equal((await call(first, '/faceid/nonce?user_id=eve')).status, 200);
+      assert.equal((await counters()).access_token, 1);
+      // The alarm is set a second after the token is due (1 s): the object refreshes by itself.
+      await sleep(2600);
+      assert.equal((await counters()).access_token, 2, 'the alarm refreshed the token');
+
+      // The first instance still holds the old token (cached for up to 30 s), which the service
+      // stopped accepting 50 ms after the new one: refused, it asks the object and retries.
+      const nonceBefore = (await counters()).nonce;
+      const reply = await call(first, '/faceid/nonce?user_id=eve');
+      assert.equal(reply.status, 200, reply.text);
+      const counts = await counters();
+      console.log(`replaced token: access_token=${counts.access_token} nonce=${counts.nonce - nonceBefore} for one request`);
+      assert.deepEqual([counts.access_token, counts.nonce - nonceBefore], [2, 2]);
+      assert.equal((await call(second, '/faceid/nonce?user_id=eve')).status, 200);
+    } finally {
+      await fleet.mf.dispose();
+    }
+  });
+});
