@@ -27,7 +27,8 @@ pub use protocol::{
 mod request;
 
 pub use request::{
-    AccessTokenRequest, NonceTicketRequest, SignTicketRequest, ACCESS_TOKEN_PATH, API_TICKET_PATH,
+    AccessTokenRequest, FaceIdRequest, NonceTicketRequest, SignTicketRequest, ACCESS_TOKEN_PATH,
+    API_TICKET_PATH,
 };
 
 #[cfg(target_arch = "wasm32")]
@@ -35,7 +36,7 @@ mod wasm;
 
 #[cfg(target_arch = "wasm32")]
 pub use wasm::{
-    api::{fetch_access_token, fetch_nonce_ticket, fetch_sign_ticket, nonce_string},
+    api::{fetch_access_token, fetch_nonce_ticket, fetch_sign_ticket, nonce_string, send},
     ClientConfig, FaceIdClient, RequestOptions,
 };
 mod sign;

@@ -1,7 +1,26 @@
 //! The requests this crate sends, as pure values that know their URL.
 
 use crate::endpoint::Endpoint;
+use crate::error::FaceIdError;
 use crate::params::{AccessToken, AppId, Secret, UserId, Version};
+use crate::protocol::{
+    parse_access_token_response, parse_ticket_response, AccessTokenGrant, Ticket,
+};
+
+/// A FaceID request: where it goes, which credential its URL carries, and how its answer parses.
+pub trait FaceIdRequest {
+    /// What a successful answer becomes.
+    type Answer;
+
+    /// The request URL on `endpoint`. It carries a credential: never log it.
+    fn url(&self, endpoint: &Endpoint) -> String;
+
+    /// The credential in the URL, scrubbed from any message that might echo it.
+    fn credential(&self) -> &str;
+
+    /// Parses an answer's body; `sent_at_ms` is the local clock just before sending.
+    fn parse(body: &[u8], sent_at_ms: f64) -> Result<Self::Answer, FaceIdError>;
+}
 
 /// The path of the ticket endpoint (SIGN and NONCE).
 pub const API_TICKET_PATH: &str = "/api/oauth2/api_ticket";
@@ -20,9 +39,10 @@ pub struct AccessTokenRequest {
     pub version: Version,
 }
 
-impl AccessTokenRequest {
-    /// The request URL on `endpoint`. It carries the secret: never log it.
-    pub fn url(&self, endpoint: &Endpoint) -> String {
+impl FaceIdRequest for AccessTokenRequest {
+    type Answer = AccessTokenGrant;
+
+    fn url(&self, endpoint: &Endpoint) -> String {
         endpoint.url(
             ACCESS_TOKEN_PATH,
             &[
@@ -32,6 +52,14 @@ impl AccessTokenRequest {
                 ("version", self.version.as_str()),
             ],
         )
+    }
+
+    fn credential(&self) -> &str {
+        self.secret.as_str()
+    }
+
+    fn parse(body: &[u8], sent_at_ms: f64) -> Result<AccessTokenGrant, FaceIdError> {
+        parse_access_token_response(body, sent_at_ms)
     }
 }
 
@@ -46,9 +74,10 @@ pub struct SignTicketRequest {
     pub version: Version,
 }
 
-impl SignTicketRequest {
-    /// The request URL on `endpoint`. It carries the access token: never log it.
-    pub fn url(&self, endpoint: &Endpoint) -> String {
+impl FaceIdRequest for SignTicketRequest {
+    type Answer = Ticket;
+
+    fn url(&self, endpoint: &Endpoint) -> String {
         endpoint.url(
             API_TICKET_PATH,
             &[
@@ -58,6 +87,14 @@ impl SignTicketRequest {
                 ("version", self.version.as_str()),
             ],
         )
+    }
+
+    fn credential(&self) -> &str {
+        self.access_token.as_str()
+    }
+
+    fn parse(body: &[u8], sent_at_ms: f64) -> Result<Ticket, FaceIdError> {
+        parse_ticket_response(body, sent_at_ms)
     }
 }
 
@@ -74,9 +111,10 @@ pub struct NonceTicketRequest {
     pub version: Version,
 }
 
-impl NonceTicketRequest {
-    /// The request URL on `endpoint`. It carries the access token: never log it.
-    pub fn url(&self, endpoint: &Endpoint) -> String {
+impl FaceIdRequest for NonceTicketRequest {
+    type Answer = Ticket;
+
+    fn url(&self, endpoint: &Endpoint) -> String {
         endpoint.url(
             API_TICKET_PATH,
             &[
@@ -87,6 +125,14 @@ impl NonceTicketRequest {
                 ("user_id", self.user_id.as_str()),
             ],
         )
+    }
+
+    fn credential(&self) -> &str {
+        self.access_token.as_str()
+    }
+
+    fn parse(body: &[u8], sent_at_ms: f64) -> Result<Ticket, FaceIdError> {
+        parse_ticket_response(body, sent_at_ms)
     }
 }
 

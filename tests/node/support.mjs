@@ -1,6 +1,7 @@
 // Shared helpers of the package tests: install the built package by name into a throwaway
 // project, talk to the FaceID emulator, and small local servers.
 
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -28,6 +29,17 @@ export function tempDir(prefix) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   tempDirs.push(dir);
   return dir;
+}
+
+/** Asserts the full shape of a NONCE ticket the emulator issued between `before` and `after`
+ * (the ticket may have crossed a realm boundary, so its prototype is checked by the caller). */
+export function assertEmulatorTicket(ticket, before, after) {
+  assert.deepEqual(Object.keys(ticket).sort(), ['expire_in', 'expire_time', 'expires_at', 'transaction_time', 'value']);
+  assert.equal(ticket.value.length, 64);
+  assert.equal(ticket.expire_in, 120);
+  assert.ok(ticket.expires_at >= before + 120000 && ticket.expires_at <= after + 120000, String(ticket.expires_at));
+  assert.equal(typeof ticket.expire_time, 'string');
+  assert.equal(typeof ticket.transaction_time, 'string');
 }
 
 /** The date every test worker is run with; www/wrangler.toml's. */
