@@ -25,4 +25,13 @@ echo '{ "type": "module" }' > pkg/web/package.json
 echo '{ "type": "commonjs" }' > pkg/node/package.json
 cp js/*.js js/*.mjs README.md pkg/
 node scripts/package-json.mjs > pkg/package.json
-echo "built pkg/ ($(wc -c < pkg/web/faceid_edge_bg.wasm) bytes of wasm)"
+# The size budget: the build fails when the shipped .wasm grows past what bench/README.md records
+# (gzip -9 bytes), so a regression cannot land unnoticed.
+budget=48000
+raw=$(wc -c < pkg/web/faceid_edge_bg.wasm)
+gzipped=$(gzip -9 -c pkg/web/faceid_edge_bg.wasm | wc -c)
+if [[ "$profile" == --release ]] && ((gzipped > budget)); then
+  echo "size budget exceeded: faceid_edge_bg.wasm is $gzipped bytes gzipped, the budget is $budget" >&2
+  exit 1
+fi
+echo "built pkg/: faceid_edge_bg.wasm $raw bytes, $gzipped gzipped (budget $budget)"

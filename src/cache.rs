@@ -5,8 +5,9 @@
 //! wasm adds the fetching and the single-flight around it. Times are milliseconds since the epoch.
 
 use crate::error::FaceIdError;
+use crate::json::{JsonKind, JsonView};
 use crate::protocol::{AccessTokenGrant, Ticket};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// A token or ticket that expires within this margin is refreshed before use.
 pub const EXPIRY_MARGIN_MS: f64 = 60_000.0;
@@ -17,7 +18,7 @@ pub const FORCED_REFRESH_INTERVAL_MS: f64 = 60_000.0;
 /// The access token in use and the SIGN ticket it produced. The ticket lives inside its token,
 /// so replacing the token drops the ticket: every ticket dies with the token that produced it.
 // Debug is safe: the grant and the ticket print their values as <redacted>.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CachedToken {
     /// The token as granted.
     pub grant: AccessTokenGrant,
@@ -57,14 +58,70 @@ pub struct CredentialCache {
     refresh_after_ms: f64,
 }
 
-/// The exported form; `v` versions the format, `app_id` keeps a state from being imported into
-/// a client of another app.
-#[derive(Serialize, Deserialize)]
-struct ExportedState {
+/// The cache as saved by `exportState()`: serialized as JSON by the caller. `v` versions the
+/// format; `app_id` keeps a state from being imported into a client of another app.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SavedState {
     v: u32,
     app_id: String,
     token: Option<CachedToken>,
     last_forced_refresh: Option<f64>,
+}
+
+impl SavedState {
+    /// Reads a state from its parsed JSON; `None` if the JSON is not a saved state. Read by hand
+    /// over [`JsonView`] rather than derived: the runtime parses it with `JSON.parse`.
+    pub fn read<J: JsonView>(json: &J) -> Option<SavedState> {
+        Some(SavedState {
+            v: whole(&json.member("v")?)?,
+            app_id: json.member("app_id")?.string()?,
+            token: optional(json.member("token"), read_token)?,
+            last_forced_refresh: optional(json.member("last_forced_refresh"), J::number)?,
+        })
+    }
+}
+
+/// `Some(None)` for an absent or `null` member, `Some(Some(_))` for a readable one, `None` for
+/// one that is present but unreadable.
+fn optional<J: JsonView, T>(
+    value: Option<J>,
+    read: impl FnOnce(&J) -> Option<T>,
+) -> Option<Option<T>> {
+    match value {
+        None => Some(None),
+        Some(value) if value.kind() == JsonKind::Null => Some(None),
+        Some(value) => read(&value).map(Some),
+    }
+}
+
+fn whole<J: JsonView>(value: &J) -> Option<u32> {
+    value
+        .number()
+        .filter(|n| n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(n))
+        .map(|n| n as u32)
+}
+
+fn read_token<J: JsonView>(json: &J) -> Option<CachedToken> {
+    let grant = json.member("grant")?;
+    Some(CachedToken {
+        grant: AccessTokenGrant {
+            value: grant.member("value")?.string()?,
+            expire_in: whole(&grant.member("expire_in")?)?,
+            expires_at: grant.member("expires_at")?.number()?,
+        },
+        obtained_at: json.member("obtained_at")?.number()?,
+        sign_ticket: optional(json.member("sign_ticket"), read_ticket)?,
+    })
+}
+
+fn read_ticket<J: JsonView>(json: &J) -> Option<Ticket> {
+    Some(Ticket {
+        value: json.member("value")?.string()?,
+        expire_in: whole(&json.member("expire_in")?)?,
+        expire_time: optional(json.member("expire_time"), J::string)?,
+        transaction_time: optional(json.member("transaction_time"), J::string)?,
+        expires_at: json.member("expires_at")?.number()?,
+    })
 }
 
 const STATE_VERSION: u32 = 1;
@@ -154,31 +211,30 @@ impl CredentialCache {
             .filter(|token| token.grant.value == token_value)
     }
 
-    /// The cache as JSON: token, SIGN ticket and their timing. Never the secret.
-    pub fn export(&self, app_id: &str) -> String {
-        let state = ExportedState {
+    /// The cache to save: token, SIGN ticket and their timing. Never the secret.
+    pub fn export(&self, app_id: &str) -> SavedState {
+        SavedState {
             v: STATE_VERSION,
             app_id: app_id.to_owned(),
             token: self.token.clone(),
             last_forced_refresh: self.last_forced_refresh,
-        };
-        // Serializing plain strings and finite numbers cannot fail.
-        serde_json::to_string(&state).unwrap_or_default()
+        }
     }
 
-    /// Restores a cache exported by [`CredentialCache::export`] for the same app.
-    pub fn import(state: &str, app_id: &str, refresh_after_ms: f64) -> Result<Self, FaceIdError> {
-        let invalid = |rule| FaceIdError::InvalidArgument {
-            field: "state",
-            rule,
-        };
-        let state: ExportedState = serde_json::from_str(state)
-            .map_err(|_| invalid("is not a state exported by exportState()"))?;
+    /// Restores a cache exported by [`CredentialCache::export`] for the same app; `None` is a
+    /// string that did not read as a saved state at all.
+    pub fn import(
+        state: Option<SavedState>,
+        app_id: &str,
+        refresh_after_ms: f64,
+    ) -> Result<Self, FaceIdError> {
+        let state =
+            state.ok_or_else(|| invalid_state("is not a state exported by exportState()"))?;
         if state.v != STATE_VERSION {
-            return Err(invalid("was exported by an incompatible version"));
+            return Err(invalid_state("was exported by an incompatible version"));
         }
         if state.app_id != app_id {
-            return Err(invalid("belongs to another appId"));
+            return Err(invalid_state("belongs to another appId"));
         }
         let plausible = state.token.as_ref().is_none_or(|token| {
             !token.grant.value.is_empty()
@@ -186,13 +242,21 @@ impl CredentialCache {
                 && token.grant.expires_at.is_finite()
         });
         if !plausible {
-            return Err(invalid("holds an unusable token"));
+            return Err(invalid_state("holds an unusable token"));
         }
         Ok(CredentialCache {
             token: state.token,
             last_forced_refresh: state.last_forced_refresh,
             refresh_after_ms,
         })
+    }
+}
+
+/// An `invalid_argument` for the `state` given to `importState()`.
+fn invalid_state(rule: &'static str) -> FaceIdError {
+    FaceIdError::InvalidArgument {
+        field: "state",
+        rule,
     }
 }
 
@@ -336,9 +400,10 @@ mod tests {
         );
         cache.store_token(grant("tok-789", 7200, T0), T0 + 2.0 * MINUTE);
         cache.store_sign_ticket("tok-789", ticket("sign-000", 3600, T0));
-        let state = cache.export("IDA1");
+        let state = to_json(&cache.export("IDA1"));
         assert!(state.contains("tok-789") && state.contains("sign-000"));
-        let restored = CredentialCache::import(&state, "IDA1", 20.0 * MINUTE).unwrap();
+        let restored = CredentialCache::import(from_json(&state), "IDA1", 20.0 * MINUTE);
+        let restored = restored.unwrap();
         assert_eq!(restored, cache);
     }
 
@@ -352,17 +417,41 @@ mod tests {
             }) => rule,
             other => panic!("expected invalid state, got {other:?}"),
         };
-        assert!(rule(CredentialCache::import(&state, "IDA2", MINUTE)).contains("another appId"));
-        assert!(rule(CredentialCache::import("{}", "IDA1", MINUTE)).contains("not a state"));
-        assert!(rule(CredentialCache::import("not json", "IDA1", MINUTE)).contains("not a state"));
-        let future = state.replace("\"v\":1", "\"v\":2");
-        assert!(rule(CredentialCache::import(&future, "IDA1", MINUTE)).contains("incompatible"));
-        let empty = r#"{"v":1,"app_id":"IDA1","token":null,"last_forced_refresh":null}"#;
-        assert_eq!(
-            CredentialCache::import(empty, "IDA1", MINUTE)
-                .unwrap()
-                .token_state(T0),
-            TokenState::Missing
-        );
+        let import = |state: SavedState| CredentialCache::import(Some(state), "IDA1", MINUTE);
+        let other_app = CredentialCache::import(Some(state.clone()), "IDA2", MINUTE);
+        assert!(rule(other_app).contains("another appId"));
+        let future = SavedState {
+            v: 2,
+            ..state.clone()
+        };
+        assert!(rule(import(future)).contains("incompatible"));
+        let mut broken = state.clone();
+        if let Some(token) = broken.token.as_mut() {
+            token.obtained_at = f64::NAN;
+        }
+        assert!(rule(import(broken)).contains("unusable"));
+        for not_a_state in [
+            "{}",
+            "not json",
+            "[]",
+            r#"{"v":1}"#,
+            r#"{"v":"1","app_id":"IDA1"}"#,
+        ] {
+            assert_eq!(from_json(not_a_state), None, "{not_a_state}");
+        }
+        let wrong_token = r#"{"v":1,"app_id":"IDA1","token":{"grant":{"value":"t"}}}"#;
+        assert_eq!(from_json(wrong_token), None);
+        // Absent optional members (JSON.stringify drops `undefined`) read as null ones.
+        let empty = r#"{"v":1,"app_id":"IDA1"}"#;
+        let restored = import(from_json(empty).unwrap()).unwrap();
+        assert_eq!(restored.token_state(T0), TokenState::Missing);
+    }
+
+    fn to_json(state: &SavedState) -> String {
+        serde_json::to_string(state).unwrap()
+    }
+
+    fn from_json(json: &str) -> Option<SavedState> {
+        SavedState::read(&serde_json::from_str::<serde_json::Value>(json).ok()?)
     }
 }

@@ -27,11 +27,14 @@ impl Endpoint {
         if url.contains(['?', '#']) {
             return Err(invalid("must not contain a query or fragment"));
         }
-        let (scheme, rest) = url
-            .split_once("://")
+        let (scheme, rest) = find_str(url, "://")
+            .and_then(|at| Some((url.get(..at)?, url.get(at + 3..)?)))
             .ok_or_else(|| invalid("must be an absolute http(s) URL"))?;
         let scheme = scheme.to_ascii_lowercase();
-        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let (authority, path) = match rest.split_once('/') {
+            Some((authority, _)) => (authority, rest.get(authority.len()..).unwrap_or_default()),
+            None => (rest, ""),
+        };
         if authority.contains('@') {
             return Err(invalid("must not contain credentials"));
         }
@@ -94,7 +97,8 @@ fn host_of(authority: &str) -> Result<&str, FaceIdError> {
         if inner.is_empty() || !inner.bytes().all(|b| b.is_ascii_hexdigit() || b == b':') {
             return Err(invalid("has an invalid host"));
         }
-        (&authority[..inner.len() + 2], port)
+        let bracketed = authority.get(..inner.len() + 2).unwrap_or(authority);
+        (bracketed, port)
     } else {
         match authority.rsplit_once(':') {
             Some((host, port)) => (host, Some(port)),
@@ -136,6 +140,19 @@ fn is_loopback(host: &str) -> bool {
                 && octet.bytes().all(|b| b.is_ascii_digit())
                 && octet.parse::<u8>().is_ok()
         })
+}
+
+/// The byte offset of `needle` in `haystack`. A plain scan: `str`'s own substring search would
+/// bring its panic-formatting machinery into the .wasm for nothing.
+pub(crate) fn find_str(haystack: &str, needle: &str) -> Option<usize> {
+    let needle = needle.as_bytes();
+    if needle.is_empty() {
+        return Some(0);
+    }
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|window| window == needle)
 }
 
 fn is_path_char(byte: u8) -> bool {

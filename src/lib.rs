@@ -15,14 +15,16 @@
 
 mod endpoint;
 mod error;
+mod json;
 mod params;
 mod protocol;
 
 pub use endpoint::{Endpoint, DEFAULT_ENDPOINT};
 pub use error::{ErrorKind, FaceIdError};
+pub use json::{JsonKind, JsonView};
 pub use params::{AccessToken, AppId, RefreshAfter, Secret, TimeoutMs, UserId, Version};
 pub use protocol::{
-    parse_access_token_response, parse_ticket_response, AccessTokenGrant, Ticket, BODY_LIMIT,
+    parse_access_token_answer, parse_ticket_answer, AccessTokenGrant, Ticket, BODY_LIMIT,
 };
 mod request;
 
@@ -44,4 +46,4 @@ mod sign;
 pub use sign::{nonce_from, sign, SdkSignature, NONCE_LEN};
 mod cache;
 
-pub use cache::{CachedToken, CredentialCache, RetryDecision, TokenState};
+pub use cache::{CachedToken, CredentialCache, RetryDecision, SavedState, TokenState};

@@ -1,10 +1,10 @@
 //! What the FaceID endpoints answer, and how an answer becomes a value or a [`FaceIdError`].
 //!
-//! Pure functions over the body bytes, so every rule is tested on the host.
+//! Pure functions over a parsed answer (see [`crate::json`]), so every rule is tested on the host.
 
 use crate::error::FaceIdError;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use crate::json::{JsonKind, JsonView};
+use serde::Serialize;
 
 /// The most body bytes read from any answer; reading stops past it.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -14,7 +14,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 const MAX_EXPIRE_IN: u64 = 10 * 365 * 24 * 3600;
 
 /// A SIGN or NONCE ticket. Field names are the JS result's.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize)]
 pub struct Ticket {
     /// The ticket itself.
     pub value: String,
@@ -31,7 +31,7 @@ pub struct Ticket {
 }
 
 /// An access token as granted by `/api/oauth2/access_token`.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize)]
 pub struct AccessTokenGrant {
     /// The token itself.
     pub value: String,
@@ -64,38 +64,42 @@ impl std::fmt::Debug for AccessTokenGrant {
     }
 }
 
-/// Parses an `/api/oauth2/api_ticket` body; `sent_at_ms` is the local clock just before sending.
-pub fn parse_ticket_response(body: &[u8], sent_at_ms: f64) -> Result<Ticket, FaceIdError> {
-    let answer = successful_answer(body)?;
-    let ticket = match answer.get("tickets") {
-        Some(Value::Array(tickets)) => tickets
+/// Reads an `/api/oauth2/api_ticket` answer; `sent_at_ms` is the local clock just before sending.
+pub fn parse_ticket_answer<J: JsonView>(
+    answer: &J,
+    sent_at_ms: f64,
+) -> Result<Ticket, FaceIdError> {
+    check_code(answer)?;
+    let ticket = match answer.member("tickets") {
+        Some(tickets) if tickets.kind() == JsonKind::Array => tickets
             .first()
             .ok_or_else(|| FaceIdError::bad_response("`tickets` is empty"))?,
         Some(_) => return Err(FaceIdError::bad_response("`tickets` is not an array")),
         None => return Err(FaceIdError::bad_response("`tickets` is missing")),
     };
-    let ticket = ticket
-        .as_object()
-        .ok_or_else(|| FaceIdError::bad_response("the ticket is not an object"))?;
-    let value = non_empty_string(ticket, "value")?;
-    let expire_in = expire_in(ticket)?;
+    if ticket.kind() != JsonKind::Object {
+        return Err(FaceIdError::bad_response("the ticket is not an object"));
+    }
+    let value = non_empty_string(&ticket, "value")?;
+    let expire_in = expire_in(&ticket)?;
     Ok(Ticket {
         value,
         expire_in,
-        expire_time: optional_string(ticket, "expire_time"),
-        transaction_time: optional_string(&answer, "transactionTime"),
+        expire_time: optional_string(&ticket, "expire_time"),
+        transaction_time: optional_string(answer, "transactionTime"),
         expires_at: expires_at(sent_at_ms, expire_in),
     })
 }
 
-/// Parses an `/api/oauth2/access_token` body; `sent_at_ms` is the local clock just before sending.
-pub fn parse_access_token_response(
-    body: &[u8],
+/// Reads an `/api/oauth2/access_token` answer; `sent_at_ms` is the local clock just before
+/// sending.
+pub fn parse_access_token_answer<J: JsonView>(
+    answer: &J,
     sent_at_ms: f64,
 ) -> Result<AccessTokenGrant, FaceIdError> {
-    let answer = successful_answer(body)?;
-    let value = non_empty_string(&answer, "access_token")?;
-    let expire_in = expire_in(&answer)?;
+    check_code(answer)?;
+    let value = non_empty_string(answer, "access_token")?;
+    let expire_in = expire_in(answer)?;
     Ok(AccessTokenGrant {
         value,
         expire_in,
@@ -107,75 +111,81 @@ fn expires_at(sent_at_ms: f64, expire_in: u32) -> f64 {
     sent_at_ms + f64::from(expire_in) * 1000.0
 }
 
-/// The answer as an object whose `code` is `"0"` or `0`; any other code is an `api` error.
-fn successful_answer(body: &[u8]) -> Result<Map<String, Value>, FaceIdError> {
-    if body.len() > BODY_LIMIT {
-        return Err(body_too_large());
+/// Succeeds when the answer is an object whose `code` is `"0"` or `0`; any other code is an
+/// `api` error carrying the service's `msg` and `transactionTime`.
+fn check_code<J: JsonView>(answer: &J) -> Result<(), FaceIdError> {
+    if answer.kind() != JsonKind::Object {
+        return Err(FaceIdError::bad_response("the body is not a JSON object"));
     }
-    let answer = match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(answer)) => answer,
-        Ok(_) => return Err(FaceIdError::bad_response("the body is not a JSON object")),
-        Err(_) => return Err(FaceIdError::bad_response("the body is not valid JSON")),
-    };
-    let code = match answer.get("code") {
-        Some(Value::String(code)) => code.clone(),
-        Some(Value::Number(code)) => code.to_string(),
-        Some(_) => {
+    let code = answer
+        .member("code")
+        .ok_or_else(|| FaceIdError::bad_response("`code` is missing"))?;
+    let code = match code.kind() {
+        JsonKind::String => code.string().unwrap_or_default(),
+        JsonKind::Number => number_text(code.number().unwrap_or(f64::NAN)),
+        _ => {
             return Err(FaceIdError::bad_response(
                 "`code` is not a string or number",
             ))
         }
-        None => return Err(FaceIdError::bad_response("`code` is missing")),
     };
     if code == "0" {
-        Ok(answer)
+        return Ok(());
+    }
+    Err(FaceIdError::Api {
+        code,
+        msg: optional_string(answer, "msg").unwrap_or_default(),
+        transaction_time: optional_string(answer, "transactionTime"),
+    })
+}
+
+/// A numeric `code` as the service would have written it as a string: whole numbers without a
+/// fraction (`66660004`), anything else marked as such.
+fn number_text(number: f64) -> String {
+    if number.fract() == 0.0 && number.abs() < 9_007_199_254_740_992.0 {
+        // Exact: a whole number within the integers a double holds.
+        let whole = number as i64;
+        whole.to_string()
     } else {
-        Err(FaceIdError::Api {
-            code,
-            msg: optional_string(&answer, "msg").unwrap_or_default(),
-            transaction_time: optional_string(&answer, "transactionTime"),
-        })
+        String::from("non-integer")
     }
 }
 
-pub(crate) fn body_too_large() -> FaceIdError {
-    FaceIdError::BadResponse {
-        reason: format!("the body is larger than {BODY_LIMIT} bytes"),
-    }
+fn optional_string<J: JsonView>(object: &J, key: &str) -> Option<String> {
+    object.member(key).and_then(|value| value.string())
 }
 
-fn optional_string(object: &Map<String, Value>, key: &str) -> Option<String> {
-    object.get(key).and_then(Value::as_str).map(str::to_owned)
-}
-
-fn non_empty_string(object: &Map<String, Value>, key: &str) -> Result<String, FaceIdError> {
-    match object.get(key) {
-        Some(Value::String(value)) if !value.is_empty() => Ok(value.clone()),
-        Some(Value::String(_)) => Err(FaceIdError::bad_response(format!("`{key}` is empty"))),
-        Some(_) => Err(FaceIdError::bad_response(format!(
+fn non_empty_string<J: JsonView>(object: &J, key: &str) -> Result<String, FaceIdError> {
+    let value = object
+        .member(key)
+        .ok_or_else(|| FaceIdError::bad_response(format!("`{key}` is missing")))?;
+    match value.string() {
+        Some(text) if !text.is_empty() => Ok(text),
+        Some(_) => Err(FaceIdError::bad_response(format!("`{key}` is empty"))),
+        None => Err(FaceIdError::bad_response(format!(
             "`{key}` is not a string"
         ))),
-        None => Err(FaceIdError::bad_response(format!("`{key}` is missing"))),
     }
 }
 
 /// `expire_in` as a positive whole number of seconds, sent either as a number or as a decimal
 /// string (the documentation's own example sends `"120"`; real answers send `120`).
-fn expire_in(object: &Map<String, Value>) -> Result<u32, FaceIdError> {
-    let seconds = match object.get("expire_in") {
-        Some(Value::Number(number)) => number.as_u64().or_else(|| {
-            number
-                .as_f64()
-                .filter(|f| f.fract() == 0.0 && *f >= 0.0)
-                .map(|f| f as u64)
-        }),
-        Some(Value::String(text))
-            if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            text.parse::<u64>().ok()
-        }
-        None => return Err(FaceIdError::bad_response("`expire_in` is missing")),
-        Some(_) => None,
+fn expire_in<J: JsonView>(object: &J) -> Result<u32, FaceIdError> {
+    let value = object
+        .member("expire_in")
+        .ok_or_else(|| FaceIdError::bad_response("`expire_in` is missing"))?;
+    let seconds = match value.kind() {
+        JsonKind::Number => value
+            .number()
+            .filter(|n| n.fract() == 0.0 && (1.0..=MAX_EXPIRE_IN as f64).contains(n))
+            .map(|n| n as u64),
+        JsonKind::String => value
+            .string()
+            .filter(|text| {
+                !text.is_empty() && text.len() <= 12 && text.bytes().all(|b| b.is_ascii_digit())
+            })
+            .and_then(|text| text.parse::<u64>().ok()),
+        _ => None,
     };
     match seconds {
         Some(seconds @ 1..=MAX_EXPIRE_IN) => Ok(seconds as u32),
@@ -185,14 +195,57 @@ fn expire_in(object: &Map<String, Value>) -> Result<u32, FaceIdError> {
     }
 }
 
+/// Host tests read answers parsed by serde_json, as the runtime reads those parsed by `JSON.parse`.
+#[cfg(test)]
+pub(crate) mod test_json {
+    use super::*;
+    use serde_json::Value;
+
+    impl JsonView for Value {
+        fn kind(&self) -> JsonKind {
+            match self {
+                Value::Null => JsonKind::Null,
+                Value::Bool(_) => JsonKind::Bool,
+                Value::Number(_) => JsonKind::Number,
+                Value::String(_) => JsonKind::String,
+                Value::Array(_) => JsonKind::Array,
+                Value::Object(_) => JsonKind::Object,
+            }
+        }
+        fn member(&self, key: &str) -> Option<Self> {
+            self.as_object()?.get(key).cloned()
+        }
+        fn first(&self) -> Option<Self> {
+            self.as_array()?.first().cloned()
+        }
+        fn string(&self) -> Option<String> {
+            self.as_str().map(str::to_owned)
+        }
+        fn number(&self) -> Option<f64> {
+            self.as_f64()
+        }
+    }
+
+    /// Parses a body the way the runtime does: not JSON is a `bad_response`.
+    pub(crate) fn parsed(body: &str) -> Result<Value, FaceIdError> {
+        serde_json::from_str(body)
+            .map_err(|_| FaceIdError::bad_response("the body is not valid JSON"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_json::parsed;
     use super::*;
 
     const SENT_AT: f64 = 1_700_000_000_000.0;
 
     fn ticket(body: &str) -> Result<Ticket, FaceIdError> {
-        parse_ticket_response(body.as_bytes(), SENT_AT)
+        parse_ticket_answer(&parsed(body)?, SENT_AT)
+    }
+
+    fn access_token(body: &str, sent_at: f64) -> Result<AccessTokenGrant, FaceIdError> {
+        parse_access_token_answer(&parsed(body)?, sent_at)
     }
 
     fn bad_reason(result: Result<impl std::fmt::Debug, FaceIdError>) -> String {
@@ -317,27 +370,23 @@ mod tests {
     }
 
     #[test]
-    fn bodies_over_the_limit_are_refused_before_parsing() {
-        let padding = " ".repeat(BODY_LIMIT);
-        let body = format!(r#"{{"code":"0","tickets":[{{"value":"v","expire_in":1}}]}}{padding}"#);
-        assert!(bad_reason(ticket(&body)).contains("65536 bytes"));
+    fn numeric_codes_keep_their_digits() {
+        assert_eq!(number_text(66660004.0), "66660004");
+        assert_eq!(number_text(-1.0), "-1");
+        assert_eq!(number_text(1.5), "non-integer");
+        assert_eq!(number_text(1e300), "non-integer");
     }
 
     #[test]
     fn parses_access_tokens_with_either_expire_in_form() {
         let real = r#"{"code":"0","msg":"请求成功","bizSeqNo":"1","transactionTime":"20240726143638",
             "success":true,"access_token":"WAA0f","expire_in":7200,"expire_time":"20240726163638"}"#;
-        let grant = parse_access_token_response(real.as_bytes(), SENT_AT).unwrap();
+        let grant = access_token(real, SENT_AT).unwrap();
         assert_eq!((grant.value.as_str(), grant.expire_in), ("WAA0f", 7200));
         assert_eq!(grant.expires_at, SENT_AT + 7_200_000.0);
         let documented = r#"{"code":"0","access_token":"t","expire_in":"7200"}"#;
-        assert_eq!(
-            parse_access_token_response(documented.as_bytes(), 0.0)
-                .unwrap()
-                .expire_in,
-            7200
-        );
-        let missing = parse_access_token_response(br#"{"code":"0","expire_in":1}"#, 0.0);
+        assert_eq!(access_token(documented, 0.0).unwrap().expire_in, 7200);
+        let missing = access_token(r#"{"code":"0","expire_in":1}"#, 0.0);
         assert!(bad_reason(missing).contains("access_token"));
     }
 

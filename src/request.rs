@@ -2,10 +2,9 @@
 
 use crate::endpoint::Endpoint;
 use crate::error::FaceIdError;
+use crate::json::JsonView;
 use crate::params::{AccessToken, AppId, Secret, UserId, Version};
-use crate::protocol::{
-    parse_access_token_response, parse_ticket_response, AccessTokenGrant, Ticket,
-};
+use crate::protocol::{parse_access_token_answer, parse_ticket_answer, AccessTokenGrant, Ticket};
 
 /// A FaceID request: where it goes, which credential its URL carries, and how its answer parses.
 pub trait FaceIdRequest {
@@ -18,8 +17,8 @@ pub trait FaceIdRequest {
     /// The credential in the URL, scrubbed from any message that might echo it.
     fn credential(&self) -> &str;
 
-    /// Parses an answer's body; `sent_at_ms` is the local clock just before sending.
-    fn parse(body: &[u8], sent_at_ms: f64) -> Result<Self::Answer, FaceIdError>;
+    /// Reads a parsed answer; `sent_at_ms` is the local clock just before sending.
+    fn read_answer<J: JsonView>(answer: &J, sent_at_ms: f64) -> Result<Self::Answer, FaceIdError>;
 }
 
 /// The path of the ticket endpoint (SIGN and NONCE).
@@ -58,8 +57,11 @@ impl FaceIdRequest for AccessTokenRequest {
         self.secret.as_str()
     }
 
-    fn parse(body: &[u8], sent_at_ms: f64) -> Result<AccessTokenGrant, FaceIdError> {
-        parse_access_token_response(body, sent_at_ms)
+    fn read_answer<J: JsonView>(
+        answer: &J,
+        sent_at_ms: f64,
+    ) -> Result<AccessTokenGrant, FaceIdError> {
+        parse_access_token_answer(answer, sent_at_ms)
     }
 }
 
@@ -93,8 +95,8 @@ impl FaceIdRequest for SignTicketRequest {
         self.access_token.as_str()
     }
 
-    fn parse(body: &[u8], sent_at_ms: f64) -> Result<Ticket, FaceIdError> {
-        parse_ticket_response(body, sent_at_ms)
+    fn read_answer<J: JsonView>(answer: &J, sent_at_ms: f64) -> Result<Ticket, FaceIdError> {
+        parse_ticket_answer(answer, sent_at_ms)
     }
 }
 
@@ -131,8 +133,8 @@ impl FaceIdRequest for NonceTicketRequest {
         self.access_token.as_str()
     }
 
-    fn parse(body: &[u8], sent_at_ms: f64) -> Result<Ticket, FaceIdError> {
-        parse_ticket_response(body, sent_at_ms)
+    fn read_answer<J: JsonView>(answer: &J, sent_at_ms: f64) -> Result<Ticket, FaceIdError> {
+        parse_ticket_answer(answer, sent_at_ms)
     }
 }
 

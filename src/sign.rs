@@ -4,9 +4,14 @@
 /// Signs `values`: sorts them in plain code-unit order, concatenates them without separator and
 /// returns the SHA-1 of the UTF-8 bytes as 40 upper-case hex digits. Duplicates are kept.
 pub fn sign<S: AsRef<str>>(values: &[S]) -> String {
-    let mut sorted: Vec<&str> = values.iter().map(AsRef::as_ref).collect();
+    let mut sorted: Vec<&str> = Vec::with_capacity(values.len());
     // UTF-16 code-unit order, as Java's String.compareTo (the official samples) and JS's sort.
-    sorted.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
+    // Insertion sort: a signature has a handful of values, and the library sorts weigh kilobytes
+    // of .wasm.
+    for value in values.iter().map(AsRef::as_ref) {
+        let at = sorted.partition_point(|placed| placed.encode_utf16().le(value.encode_utf16()));
+        sorted.insert(at, value);
+    }
     let mut hasher = sha1_smol::Sha1::new();
     for value in sorted {
         hasher.update(value.as_bytes());

@@ -16,7 +16,7 @@ pub async fn send<R: FaceIdRequest>(
     let credential = request.credential();
     let url = request.url(&options.endpoint);
     let answer = transport::get(&url, options, &[credential]).await?;
-    R::parse(&answer.body, answer.sent_at_ms).map_err(|error| error.redact(&[credential]))
+    R::read_answer(&answer.json, answer.sent_at_ms).map_err(|error| error.redact(&[credential]))
 }
 
 /// Fetches a fresh one-time NONCE ticket.

@@ -3,7 +3,7 @@
 //! The rules live in [`CredentialCache`]; this adds the fetching and the single-flight: callers
 //! that need a token (or SIGN ticket) while one is being fetched wait for that same request.
 
-use crate::cache::{CredentialCache, RetryDecision, TokenState};
+use crate::cache::{CredentialCache, RetryDecision, SavedState, TokenState};
 use crate::endpoint::Endpoint;
 use crate::error::FaceIdError;
 use crate::params::{AccessToken, AppId, RefreshAfter, Secret, TimeoutMs, UserId, Version};
@@ -11,8 +11,9 @@ use crate::protocol::{AccessTokenGrant, Ticket};
 use crate::request::{AccessTokenRequest, NonceTicketRequest, SignTicketRequest};
 use crate::sign::SdkSignature;
 use crate::wasm::api;
+use crate::wasm::flight::Flight;
 use crate::wasm::transport::{abortable, RequestOptions};
-use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
+use serde::Serialize;
 use std::cell::RefCell;
 use std::future::Future;
 use std::rc::{Rc, Weak};
@@ -58,14 +59,15 @@ impl ClientConfig {
     }
 }
 
-type Flight<T> = Shared<LocalBoxFuture<'static, Result<T, FaceIdError>>>;
+/// A FaceID request in flight, shared by all who wait for it.
+type Fetch<T> = Flight<Result<T, FaceIdError>>;
 
 struct Inner {
     config: ClientConfig,
     cache: RefCell<CredentialCache>,
-    token_flight: RefCell<Option<Flight<AccessTokenGrant>>>,
+    token_flight: RefCell<Option<Fetch<AccessTokenGrant>>>,
     /// The SIGN-ticket request in flight and the token it was made with.
-    sign_flight: RefCell<Option<(String, Flight<Ticket>)>>,
+    sign_flight: RefCell<Option<(String, Fetch<Ticket>)>>,
 }
 
 /// The credential chain of one WBappid: a cached access token and SIGN ticket, fresh NONCE
@@ -99,8 +101,11 @@ impl FaceIdClient {
     /// A client that resumes from [`FaceIdClient::export_state`], so a restarted process keeps
     /// using the token it had instead of minting one (which would retire the old one).
     pub fn import_state(config: ClientConfig, state: &str) -> Result<Self, FaceIdError> {
+        let saved = js_sys::JSON::parse(state)
+            .ok()
+            .and_then(|json| SavedState::read(&json));
         let cache = CredentialCache::import(
-            state,
+            saved,
             config.app_id.as_str(),
             config.refresh_after.as_millis(),
         )?;
@@ -125,8 +130,19 @@ impl FaceIdClient {
 
     /// The token, SIGN ticket and their timing as JSON; never the secret.
     pub fn export_state(&self) -> String {
-        let app_id = self.inner.config.app_id.as_str();
-        self.inner.cache.borrow().export(app_id)
+        let saved = self
+            .inner
+            .cache
+            .borrow()
+            .export(self.inner.config.app_id.as_str());
+        // JSON-compatible: absent values are written as `null`, so every key is always there.
+        // Plain strings and numbers: serializing them cannot fail.
+        saved
+            .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+            .ok()
+            .and_then(|value| js_sys::JSON::stringify(&value).ok())
+            .and_then(|json| json.as_string())
+            .unwrap_or_default()
     }
 
     /// The current access token, fetched only when there is none, when it is older than
@@ -250,11 +266,11 @@ impl FaceIdClient {
     }
 
     /// The access-token request in flight, started if there is none.
-    fn token_flight(&self) -> Flight<AccessTokenGrant> {
+    fn token_flight(&self) -> Fetch<AccessTokenGrant> {
         let mut slot = self.inner.token_flight.borrow_mut();
         slot.get_or_insert_with(|| {
             let inner = Rc::downgrade(&self.inner);
-            async move {
+            Flight::new(async move {
                 let inner = upgrade(&inner)?;
                 let config = &inner.config;
                 let request = AccessTokenRequest {
@@ -269,16 +285,14 @@ impl FaceIdClient {
                     inner.cache.borrow_mut().store_token(grant.clone(), sent_at);
                 }
                 result
-            }
-            .boxed_local()
-            .shared()
+            })
         })
         .clone()
     }
 
-    fn start_sign_flight(&self, token: AccessToken) -> Flight<Ticket> {
+    fn start_sign_flight(&self, token: AccessToken) -> Fetch<Ticket> {
         let inner = Rc::downgrade(&self.inner);
-        async move {
+        Flight::new(async move {
             let inner = upgrade(&inner)?;
             let config = &inner.config;
             let request = SignTicketRequest {
@@ -302,9 +316,7 @@ impl FaceIdClient {
                     .store_sign_ticket(token, ticket.clone());
             }
             result
-        }
-        .boxed_local()
-        .shared()
+        })
     }
 }
 

@@ -3,7 +3,9 @@
 
 pub mod api;
 mod client;
+mod flight;
 mod js;
+mod json;
 mod sys;
 mod transport;
 

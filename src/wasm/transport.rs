@@ -3,18 +3,20 @@
 use crate::endpoint::Endpoint;
 use crate::error::FaceIdError;
 use crate::params::TimeoutMs;
-use crate::protocol::{body_too_large, BODY_LIMIT};
+use crate::protocol::BODY_LIMIT;
 use crate::wasm::sys;
-use futures_util::future::{select, Either};
 use js_sys::{Function, Promise, Reflect, Uint8Array};
 use std::cell::Cell;
-use std::future::Future;
-use std::pin::pin;
+use std::future::{poll_fn, Future};
+use std::pin::{pin, Pin};
 use std::rc::Rc;
+use std::task::Poll;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, AbortSignal, ReadableStreamDefaultReader, RequestInit, Response};
+use web_sys::{
+    AbortController, AbortSignal, ReadableStreamDefaultReader, RequestInit, Response, TextDecoder,
+};
 
 /// Where and how to send a request.
 #[derive(Debug, Clone, Default)]
@@ -27,13 +29,14 @@ pub struct RequestOptions {
     pub signal: Option<AbortSignal>,
 }
 
-/// A successful answer's body and the local clock just before the request was sent.
+/// A successful answer, parsed by the platform's `JSON.parse`, and the local clock just before
+/// the request was sent.
 pub(crate) struct Answer {
-    pub body: Vec<u8>,
+    pub json: JsValue,
     pub sent_at_ms: f64,
 }
 
-/// Sends `GET url` and reads at most [`BODY_LIMIT`] bytes of a 2xx answer.
+/// Sends `GET url`, reads at most [`BODY_LIMIT`] bytes of a 2xx answer and parses it as JSON.
 ///
 /// `sensitive` lists the credentials in the URL, scrubbed from any platform message we pass on.
 pub(crate) async fn get(
@@ -61,42 +64,53 @@ pub(crate) async fn get(
         });
     }
     let body = read_capped(&response, &guard, sensitive).await?;
-    Ok(Answer { body, sent_at_ms })
+    let json = TextDecoder::new()
+        .and_then(|decoder| decoder.decode_with_buffer_source(&body))
+        .and_then(|text| js_sys::JSON::parse(&text))
+        .map_err(|_| FaceIdError::bad_response("the body is not valid JSON"))?;
+    Ok(Answer { json, sent_at_ms })
 }
 
+/// The body's bytes, kept on the JS side: they are decoded and parsed there.
 async fn read_capped(
     response: &Response,
     guard: &Deadline,
     sensitive: &[&str],
-) -> Result<Vec<u8>, FaceIdError> {
+) -> Result<Uint8Array, FaceIdError> {
     let Some(stream) = response.body() else {
-        return Ok(Vec::new());
+        return Ok(Uint8Array::new_with_length(0));
     };
     let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
-    let mut body = Vec::new();
+    let mut chunks = Vec::new();
+    let mut length = 0;
     loop {
         let chunk = JsFuture::from(reader.read())
             .await
             .map_err(|error| guard.failure(error, sensitive))?;
         if Reflect::get(&chunk, &"done".into()).is_ok_and(|done| done.is_truthy()) {
-            return Ok(body);
+            break;
         }
         let bytes: Uint8Array = Reflect::get(&chunk, &"value".into())
             .ok()
             .and_then(|value| value.dyn_into().ok())
             .ok_or_else(|| FaceIdError::bad_response("the body stream yielded a non-byte chunk"))?;
-        let start = body.len();
-        let end = start + bytes.length() as usize;
-        if end > BODY_LIMIT {
+        length += bytes.length() as usize;
+        if length > BODY_LIMIT {
             // Stop the download: the rest of an oversized body is never read.
             let _ = reader.cancel();
-            return Err(body_too_large());
+            return Err(FaceIdError::BadResponse {
+                reason: format!("the body is larger than {BODY_LIMIT} bytes"),
+            });
         }
-        body.resize(end, 0);
-        if let Some(slot) = body.get_mut(start..end) {
-            bytes.copy_to(slot);
-        }
+        chunks.push(bytes);
     }
+    let body = Uint8Array::new_with_length(length as u32);
+    let mut offset = 0;
+    for chunk in chunks {
+        body.set(&chunk, offset);
+        offset += chunk.length();
+    }
+    Ok(body)
 }
 
 /// Owns the request's `AbortController`: fires it on timeout or on the caller's signal, and on
@@ -206,10 +220,15 @@ pub(crate) async fn abortable<T>(
         return Err(FaceIdError::Aborted);
     }
     let watch = AbortWatch::new(signal);
-    match select(pin!(work), JsFuture::from(watch.fired.clone())).await {
-        Either::Left((result, _)) => result,
-        Either::Right(_) => Err(FaceIdError::Aborted),
-    }
+    let mut work = pin!(work);
+    let mut fired = JsFuture::from(watch.fired.clone());
+    poll_fn(|cx| match work.as_mut().poll(cx) {
+        Poll::Ready(result) => Poll::Ready(result),
+        Poll::Pending => Pin::new(&mut fired)
+            .poll(cx)
+            .map(|_| Err(FaceIdError::Aborted)),
+    })
+    .await
 }
 
 /// A promise that resolves when a signal fires; its listener is removed on drop.
