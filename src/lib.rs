@@ -22,7 +22,7 @@ mod protocol;
 pub use endpoint::{Endpoint, DEFAULT_ENDPOINT};
 pub use error::{ErrorKind, FaceIdError};
 pub use json::{JsonKind, JsonView};
-pub use params::{AccessToken, AppId, RefreshAfter, Secret, TimeoutMs, UserId, Version};
+pub use params::{AccessToken, AppId, RefreshAfter, Retries, Secret, TimeoutMs, UserId, Version};
 pub use protocol::{
     parse_access_token_answer, parse_ticket_answer, AccessTokenGrant, Ticket, BODY_LIMIT,
 };

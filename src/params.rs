@@ -149,6 +149,39 @@ impl Default for TimeoutMs {
     }
 }
 
+/// How many times a failed request is retried (on network errors, timeouts, HTTP 5xx and 429):
+/// an integer in `0..=5`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retries(u8);
+
+impl Retries {
+    /// The option name used in errors.
+    pub const FIELD: &'static str = "retries";
+
+    /// Validates a count given as a JS number.
+    pub fn from_f64(count: f64) -> Result<Self, FaceIdError> {
+        if count.fract() == 0.0 && (0.0..=5.0).contains(&count) {
+            Ok(Retries(count as u8))
+        } else {
+            Err(FaceIdError::InvalidArgument {
+                field: Self::FIELD,
+                rule: "must be an integer from 0 to 5",
+            })
+        }
+    }
+
+    /// The count.
+    pub const fn get(self) -> u8 {
+        self.0
+    }
+}
+
+impl Default for Retries {
+    fn default() -> Self {
+        Retries(2)
+    }
+}
+
 /// The token age that triggers a refresh, in seconds: a number in `(0, 86400]`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RefreshAfter(f64);
@@ -257,6 +290,16 @@ mod tests {
         );
         for bad in [0.0, -1.0, 1.5, 120_001.0, f64::NAN, f64::INFINITY, 1e300] {
             assert_eq!(field_of(TimeoutMs::from_f64(bad)), "timeoutMs", "{bad}");
+        }
+    }
+
+    #[test]
+    fn retries_are_a_small_whole_number() {
+        assert_eq!(Retries::default().get(), 2);
+        assert_eq!(Retries::from_f64(0.0).map(Retries::get), Ok(0));
+        assert_eq!(Retries::from_f64(5.0).map(Retries::get), Ok(5));
+        for bad in [-1.0, 0.5, 6.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(field_of(Retries::from_f64(bad)), "retries", "{bad}");
         }
     }
 

@@ -6,8 +6,8 @@
 mod support;
 
 use faceid_edge::{
-    AppId, ClientConfig, Endpoint, ErrorKind, FaceIdClient, FaceIdError, RefreshAfter, Secret,
-    TimeoutMs, UserId,
+    AppId, ClientConfig, Endpoint, ErrorKind, FaceIdClient, FaceIdError, RefreshAfter, Retries,
+    Secret, TimeoutMs, UserId,
 };
 use futures::future::join_all;
 use std::collections::HashSet;
@@ -19,10 +19,12 @@ use wasm_bindgen_test::wasm_bindgen_test;
 
 const MINUTE_MS: f64 = 60_000.0;
 
+/// One attempt per request, so request counts show the caching rules alone.
 fn config() -> ClientConfig {
     ClientConfig {
         endpoint: Endpoint::new(&emulator()).unwrap(),
         timeout: TimeoutMs::new(5_000).unwrap(),
+        retries: Retries::from_f64(0.0).unwrap(),
         ..ClientConfig::new(AppId::new(APP_ID).unwrap(), Secret::new(SECRET).unwrap())
     }
 }

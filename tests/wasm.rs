@@ -8,9 +8,11 @@ mod support;
 
 use faceid_edge::{
     fetch_nonce_ticket, AccessToken, AppId, Endpoint, ErrorKind, FaceIdError, NonceTicketRequest,
-    RequestOptions, TimeoutMs, UserId, Version,
+    RequestOptions, Retries, TimeoutMs, UserId, Version,
 };
-use support::{clear_fault, emulator, fault, issue_token, log_len, now_ms, sleep, APP_ID};
+use support::{
+    clear_fault, emulator, fault, issue_token, log_len, log_mentions, now_ms, sleep, APP_ID,
+};
 use wasm_bindgen_test::wasm_bindgen_test;
 
 async fn request_for(user: &str) -> NonceTicketRequest {
@@ -22,11 +24,13 @@ async fn request_for(user: &str) -> NonceTicketRequest {
     }
 }
 
+/// One attempt, so each case sees exactly the answer it arranged; retries are tested below.
 fn options(timeout_ms: u32) -> RequestOptions {
     RequestOptions {
         endpoint: Endpoint::new(&emulator()).unwrap(),
         timeout: TimeoutMs::new(timeout_ms).unwrap(),
         signal: None,
+        retries: Retries::from_f64(0.0).unwrap(),
     }
 }
 
@@ -161,5 +165,86 @@ async fn an_unreachable_service_is_a_network_error() {
     assert_eq!(
         failure(&request, &unreachable).await.kind(),
         ErrorKind::Network
+    );
+}
+
+fn with_retries(retries: f64, timeout_ms: u32) -> RequestOptions {
+    RequestOptions {
+        retries: Retries::from_f64(retries).unwrap(),
+        ..options(timeout_ms)
+    }
+}
+
+#[wasm_bindgen_test]
+async fn transient_failures_are_retried_with_backoff() {
+    let request = request_for("retry_1").await;
+    for transient in [
+        r#"{"mode":"http_error","status":503,"count":2}"#,
+        r#"{"mode":"http_error","status":429,"count":2}"#,
+        r#"{"mode":"drop","count":2}"#,
+        r#"{"mode":"slow","delayMs":3000,"count":1}"#,
+    ] {
+        fault(transient).await;
+        let sent = log_len().await;
+        let ticket = fetch_nonce_ticket(&request, &with_retries(2.0, 3_000)).await;
+        clear_fault().await;
+        assert!(ticket.is_ok(), "{transient}: {ticket:?}");
+        assert!(log_len().await - sent >= 2, "{transient}: retried");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn retries_stop_at_the_limit_and_never_retry_what_would_fail_again() {
+    let request = request_for("retry_2").await;
+    fault(r#"{"mode":"http_error","status":500}"#).await;
+    let sent = log_len().await;
+    let error = failure(&request, &with_retries(2.0, 5_000)).await;
+    assert_eq!(
+        (error, log_len().await - sent),
+        (FaceIdError::Http { status: 500 }, 3)
+    );
+    for (permanent, kind) in [
+        (r#"{"mode":"http_error","status":404}"#, ErrorKind::Http),
+        (r#"{"mode":"api_error"}"#, ErrorKind::Api),
+        (r#"{"mode":"html"}"#, ErrorKind::BadResponse),
+    ] {
+        fault(permanent).await;
+        let sent = log_len().await;
+        let error = failure(&request, &with_retries(5.0, 5_000)).await;
+        assert_eq!(
+            (error.kind(), log_len().await - sent),
+            (kind, 1),
+            "{permanent}"
+        );
+    }
+    clear_fault().await;
+}
+
+#[wasm_bindgen_test]
+async fn retries_never_outlive_the_timeout() {
+    let request = request_for("retry_3").await;
+    fault(r#"{"mode":"slow","delayMs":3000}"#).await;
+    let started = now_ms();
+    let error = failure(&request, &with_retries(5.0, 600)).await;
+    let took = now_ms() - started;
+    clear_fault().await;
+    assert_eq!(error, FaceIdError::Timeout { timeout_ms: 600 });
+    assert!(took < 900.0, "took {took} ms for a 600 ms limit");
+}
+
+#[wasm_bindgen_test]
+async fn redirects_are_never_followed() {
+    let request = request_for("redirect_1").await;
+    fault(r#"{"mode":"redirect"}"#).await;
+    let error = failure(&request, &with_retries(0.0, 5_000)).await;
+    clear_fault().await;
+    // "error" mode fails the fetch (network); where only "manual" exists, the 302 is the answer.
+    assert!(
+        matches!(error.kind(), ErrorKind::Network | ErrorKind::Http),
+        "{error}"
+    );
+    assert!(
+        !log_mentions("followed_redirect").await,
+        "the redirect was followed"
     );
 }

@@ -6,7 +6,9 @@
 use crate::cache::{CredentialCache, RetryDecision, SavedState, TokenState};
 use crate::endpoint::Endpoint;
 use crate::error::FaceIdError;
-use crate::params::{AccessToken, AppId, RefreshAfter, Secret, TimeoutMs, UserId, Version};
+use crate::params::{
+    AccessToken, AppId, RefreshAfter, Retries, Secret, TimeoutMs, UserId, Version,
+};
 use crate::protocol::{AccessTokenGrant, Ticket};
 use crate::request::{AccessTokenRequest, NonceTicketRequest, SignTicketRequest};
 use crate::sign::SdkSignature;
@@ -30,15 +32,17 @@ pub struct ClientConfig {
     pub endpoint: Endpoint,
     /// The API version sent and signed.
     pub version: Version,
-    /// The limit of each request.
+    /// The limit of each request, retries included.
     pub timeout: TimeoutMs,
+    /// How often a transient failure is retried.
+    pub retries: Retries,
     /// The token age that triggers a refresh.
     pub refresh_after: RefreshAfter,
 }
 
 impl ClientConfig {
     /// A configuration with the defaults: the documented endpoint, version `1.0.0`, 10 s
-    /// requests and a token refresh every 20 minutes.
+    /// requests with 2 retries, and a token refresh every 20 minutes.
     pub fn new(app_id: AppId, secret: Secret) -> Self {
         ClientConfig {
             app_id,
@@ -46,6 +50,7 @@ impl ClientConfig {
             endpoint: Endpoint::default(),
             version: Version::default(),
             timeout: TimeoutMs::default(),
+            retries: Retries::default(),
             refresh_after: RefreshAfter::default(),
         }
     }
@@ -55,6 +60,7 @@ impl ClientConfig {
             endpoint: self.endpoint.clone(),
             timeout: self.timeout,
             signal,
+            retries: self.retries,
         }
     }
 }

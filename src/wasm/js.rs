@@ -5,7 +5,9 @@
 
 use crate::endpoint::Endpoint;
 use crate::error::FaceIdError;
-use crate::params::{AccessToken, AppId, RefreshAfter, Secret, TimeoutMs, UserId, Version};
+use crate::params::{
+    AccessToken, AppId, RefreshAfter, Retries, Secret, TimeoutMs, UserId, Version,
+};
 use crate::request::NonceTicketRequest;
 use crate::wasm::api;
 use crate::wasm::client::{ClientConfig, FaceIdClient};
@@ -32,8 +34,10 @@ export interface NonceTicketOptions {
   version?: string;
   /** Base URL, default "https://miniprogram-kyc.tencentcloudapi.com". https only (http to loopback). */
   endpoint?: string;
-  /** Limit for the whole request in ms, default 10000; integer 1..=120000. */
+  /** Limit for the whole request in ms, retries included; default 10000; integer 1..=120000. */
   timeoutMs?: number;
+  /** Retries on network errors, timeouts, HTTP 5xx and 429, with backoff; default 2; 0..=5. */
+  retries?: number;
   /** Aborts the request. */
   signal?: AbortSignal;
 }
@@ -62,8 +66,10 @@ export interface FaceIdClientOptions {
   endpoint?: string;
   /** Default "1.0.0"; 1-20 characters from A-Z a-z 0-9 . _ - */
   version?: string;
-  /** Limit of each request in ms, default 10000; integer 1..=120000. */
+  /** Limit of each request in ms, retries included; default 10000; integer 1..=120000. */
   timeoutMs?: number;
+  /** Retries on network errors, timeouts, HTTP 5xx and 429, with backoff; default 2; 0..=5. */
+  retries?: number;
   /** Token age in seconds that triggers a refresh, default 1200 (20 min); 0 < n <= 86400. */
   refreshAfterSeconds?: number;
 }
@@ -137,6 +143,7 @@ pub async fn fetch_nonce_ticket(
             endpoint: options.endpoint()?,
             timeout: options.timeout()?,
             signal: options.signal()?,
+            retries: options.retries()?,
         };
         let ticket = api::fetch_nonce_ticket(&request, &request_options).await?;
         to_js(&ticket)
@@ -304,6 +311,7 @@ fn client_config(options: JsValue) -> Result<ClientConfig, FaceIdError> {
         endpoint: options.endpoint()?,
         version: options.version()?,
         timeout: options.timeout()?,
+        retries: options.retries()?,
         refresh_after: match options.number(RefreshAfter::FIELD)? {
             Some(seconds) => RefreshAfter::from_seconds(seconds)?,
             None => RefreshAfter::default(),
@@ -399,6 +407,11 @@ impl Options {
     fn timeout(&self) -> Result<TimeoutMs, FaceIdError> {
         self.number(TimeoutMs::FIELD)?
             .map_or_else(|| Ok(TimeoutMs::default()), TimeoutMs::from_f64)
+    }
+
+    fn retries(&self) -> Result<Retries, FaceIdError> {
+        self.number(Retries::FIELD)?
+            .map_or_else(|| Ok(Retries::default()), Retries::from_f64)
     }
 
     fn signal(&self) -> Result<Option<AbortSignal>, FaceIdError> {

@@ -1,8 +1,9 @@
-//! GET through the global `fetch`, bounded in time and size, cancelled when dropped.
+//! GET through the global `fetch`: bounded in time and size, cancelled when dropped, retried with
+//! backoff on transient failures, never following a redirect.
 
-use crate::endpoint::Endpoint;
+use crate::endpoint::{find_str, Endpoint};
 use crate::error::FaceIdError;
-use crate::params::TimeoutMs;
+use crate::params::{Retries, TimeoutMs};
 use crate::protocol::BODY_LIMIT;
 use crate::wasm::sys;
 use js_sys::{Function, Promise, Reflect, Uint8Array};
@@ -15,7 +16,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    AbortController, AbortSignal, ReadableStreamDefaultReader, RequestInit, Response, TextDecoder,
+    AbortController, AbortSignal, ReadableStreamDefaultReader, RequestInit, RequestRedirect,
+    Response, TextDecoder,
 };
 
 /// Where and how to send a request.
@@ -23,10 +25,12 @@ use web_sys::{
 pub struct RequestOptions {
     /// The service's base URL.
     pub endpoint: Endpoint,
-    /// The limit for the whole request, body included.
+    /// The limit for the whole request, body and retries included.
     pub timeout: TimeoutMs,
     /// Aborts the request when it fires.
     pub signal: Option<AbortSignal>,
+    /// How often a transient failure is retried.
+    pub retries: Retries,
 }
 
 /// A successful answer, parsed by the platform's `JSON.parse`, and the local clock just before
@@ -38,26 +42,113 @@ pub(crate) struct Answer {
 
 /// Sends `GET url`, reads at most [`BODY_LIMIT`] bytes of a 2xx answer and parses it as JSON.
 ///
+/// Network errors, timeouts, HTTP 5xx and 429 are retried up to `options.retries` times with
+/// exponential backoff and full jitter. Every attempt and pause fits in `options.timeout`: each
+/// attempt gets an equal share of the time left, and a pause that would not leave time for
+/// another attempt ends the call with the last error. The caller's signal stops everything.
+///
 /// `sensitive` lists the credentials in the URL, scrubbed from any platform message we pass on.
 pub(crate) async fn get(
     url: &str,
     options: &RequestOptions,
     sensitive: &[&str],
 ) -> Result<Answer, FaceIdError> {
-    if options.signal.as_ref().is_some_and(AbortSignal::aborted) {
+    let signal = options.signal.as_ref();
+    let total_ms = f64::from(options.timeout.get());
+    let attempts = u32::from(options.retries.get()) + 1;
+    let started = js_sys::Date::now();
+    let mut attempt = 0;
+    loop {
+        let left_ms = total_ms - (js_sys::Date::now() - started);
+        let share_ms = (left_ms / f64::from(attempts - attempt)).max(1.0) as u32;
+        let error = match get_once(url, share_ms, signal, sensitive).await {
+            Ok(answer) => return Ok(answer),
+            // The caller set a limit for the whole call: report that one.
+            Err(FaceIdError::Timeout { .. }) => FaceIdError::Timeout {
+                timeout_ms: options.timeout.get(),
+            },
+            Err(error) => error,
+        };
+        attempt += 1;
+        if attempt == attempts || !is_transient(&error) {
+            return Err(error);
+        }
+        let pause_ms = backoff_ms(attempt);
+        if js_sys::Date::now() - started + pause_ms >= total_ms {
+            return Err(error);
+        }
+        abortable(signal, sleep(pause_ms)).await?;
+    }
+}
+
+/// Failures worth another attempt. Never `invalid_argument`, `api` (the service answered),
+/// `bad_response` (it would answer the same) or a 4xx other than 429.
+fn is_transient(error: &FaceIdError) -> bool {
+    match error {
+        FaceIdError::Network { .. } | FaceIdError::Timeout { .. } => true,
+        FaceIdError::Http { status } => *status >= 500 || *status == 429,
+        _ => false,
+    }
+}
+
+/// Full jitter: a uniformly random pause below 100 ms × 2^(attempt - 1), capped at 1 s, so
+/// clients that failed together do not retry together.
+fn backoff_ms(attempt: u32) -> f64 {
+    let ceiling = (100.0 * f64::from(1u32 << attempt.min(10)) / 2.0).min(1000.0);
+    js_sys::Math::random() * ceiling
+}
+
+/// Resolves after `ms`; the timer is cleared if the wait is dropped early.
+async fn sleep(ms: f64) -> Result<(), FaceIdError> {
+    let mut timer = JsValue::UNDEFINED;
+    let elapsed = Promise::new(&mut |resolve, _| timer = sys::set_timeout(&resolve, ms as u32));
+    let _clear = ClearOnDrop(timer);
+    JsFuture::from(elapsed)
+        .await
+        .map(drop)
+        .map_err(|_| FaceIdError::Aborted)
+}
+
+struct ClearOnDrop(JsValue);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        sys::clear_timeout(&self.0);
+    }
+}
+
+thread_local! {
+    /// Set once the runtime has refused `redirect: "error"` (workerd offers only "follow" and
+    /// "manual"); from then on requests go out with "manual".
+    static REDIRECT_MANUAL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// One attempt, limited to `timeout_ms`.
+async fn get_once(
+    url: &str,
+    timeout_ms: u32,
+    signal: Option<&AbortSignal>,
+    sensitive: &[&str],
+) -> Result<Answer, FaceIdError> {
+    if signal.is_some_and(AbortSignal::aborted) {
         return Err(FaceIdError::Aborted);
     }
-    let guard = Deadline::arm(options)?;
-    let init = RequestInit::new();
-    init.set_method("GET");
-    init.set_signal(Some(&guard.controller.signal()));
+    let guard = Deadline::arm(timeout_ms, signal)?;
     let sent_at_ms = js_sys::Date::now();
-    let pending = sys::fetch(url, &init).map_err(|error| guard.failure(error, sensitive))?;
-    let response: Response = JsFuture::from(pending)
-        .await
+    let manual = REDIRECT_MANUAL.get();
+    let response = match send(url, &guard, manual).await {
+        Err(error) if !manual && refuses_redirect_error(&error) => {
+            REDIRECT_MANUAL.set(true);
+            send(url, &guard, true).await
+        }
+        sent => sent,
+    };
+    let response: Response = response
         .map_err(|error| guard.failure(error, sensitive))?
         .dyn_into()
         .map_err(|_| FaceIdError::bad_response("fetch did not return a Response"))?;
+    // With "manual", a redirect arrives as a 3xx (or an opaque status 0): never followed, since
+    // it would carry the secret or token to another host.
     if !response.ok() {
         return Err(FaceIdError::Http {
             status: response.status(),
@@ -69,6 +160,26 @@ pub(crate) async fn get(
         .and_then(|text| js_sys::JSON::parse(&text))
         .map_err(|_| FaceIdError::bad_response("the body is not valid JSON"))?;
     Ok(Answer { json, sent_at_ms })
+}
+
+/// Starts the fetch and waits for the response head.
+async fn send(url: &str, guard: &Deadline, manual_redirect: bool) -> Result<JsValue, JsValue> {
+    let init = RequestInit::new();
+    init.set_method("GET");
+    init.set_signal(Some(&guard.controller.signal()));
+    init.set_redirect(if manual_redirect {
+        RequestRedirect::Manual
+    } else {
+        RequestRedirect::Error
+    });
+    JsFuture::from(sys::fetch(url, &init)?).await
+}
+
+fn refuses_redirect_error(error: &JsValue) -> bool {
+    error.dyn_ref::<js_sys::Error>().is_some_and(|error| {
+        error.name() == "TypeError"
+            && find_str(&String::from(error.message()), "redirect").is_some()
+    })
 }
 
 /// The body's bytes, kept on the JS side: they are decoded and parsed there.
@@ -125,7 +236,7 @@ struct Deadline {
 }
 
 impl Deadline {
-    fn arm(options: &RequestOptions) -> Result<Self, FaceIdError> {
+    fn arm(timeout_ms: u32, signal: Option<&AbortSignal>) -> Result<Self, FaceIdError> {
         let controller = AbortController::new().map_err(|_| FaceIdError::Network {
             detail: String::from("this platform has no AbortController"),
         })?;
@@ -138,9 +249,8 @@ impl Deadline {
                 controller.abort();
             })
         };
-        let timeout_ms = options.timeout.get();
         let timer = sys::set_timeout(on_timeout.as_ref().unchecked_ref(), timeout_ms);
-        let caller = options.signal.clone().map(|signal| {
+        let caller = signal.cloned().map(|signal| {
             let controller = controller.clone();
             let on_abort = Closure::<dyn FnMut()>::new(move || controller.abort());
             let _ =

@@ -35,8 +35,12 @@ export const CODES = Object.freeze({
 
 export const FAULT_MODES = Object.freeze([
   'http_error', 'html', 'invalid_json', 'empty_tickets', 'no_value', 'bad_expire_in',
-  'api_error', 'slow', 'drop', 'oversized', 'stall_body',
+  'api_error', 'slow', 'drop', 'oversized', 'stall_body', 'redirect', 'random',
 ]);
+
+// What `random` draws from by default: every way the service fails in production, plus another
+// process rotating the token.
+const RANDOM_MODES = Object.freeze(['http_error', 'drop', 'slow', 'html', 'invalid_json', 'api_error', 'rotate']);
 
 const FACEID_PATHS = Object.freeze({
   '/api/oauth2/access_token': 'access_token',
@@ -414,7 +418,7 @@ async function readJsonBody(req) {
 // Faults
 
 function buildFault(body) {
-  const { mode, count, delayMs, status, path } = body;
+  const { mode, count, delayMs, status, path, seed, rate, modes } = body;
   if (!FAULT_MODES.includes(mode)) throw new InputError(`mode must be one of: ${FAULT_MODES.join(', ')}`);
   if (count !== undefined && !(Number.isInteger(count) && count > 0)) {
     throw new InputError('count must be a positive integer');
@@ -428,12 +432,39 @@ function buildFault(body) {
   if (path !== undefined && !FACEID_KINDS.includes(path)) {
     throw new InputError('path must be access_token or api_ticket');
   }
+  if (seed !== undefined && !Number.isInteger(seed)) throw new InputError('seed must be an integer');
+  if (rate !== undefined && !(Number.isFinite(rate) && rate >= 0 && rate <= 1)) {
+    throw new InputError('rate must be a number from 0 to 1');
+  }
+  const randomModes = modes ?? RANDOM_MODES;
+  if (!Array.isArray(randomModes) || randomModes.length === 0
+    || !randomModes.every((m) => RANDOM_MODES.includes(m) || (FAULT_MODES.includes(m) && m !== 'random'))) {
+    throw new InputError(`modes must be a non-empty list of: ${[...FAULT_MODES.filter((m) => m !== 'random'), 'rotate'].join(', ')}`);
+  }
   return {
     mode,
     remaining: count ?? null, // null: until cleared
     delayMs: delayMs ?? 5000,
     status: status ?? 500,
     path: path ?? null,
+    // random: each request fails with probability `rate`, in one of `modes`, drawn from a
+    // generator seeded with `seed`, so a run is repeatable.
+    rate: rate ?? 0.3,
+    modes: randomModes,
+    next: mulberry32(seed ?? 1),
+    drawn: Object.fromEntries([...randomModes, 'none'].map((m) => [m, 0])),
+  };
+}
+
+// A small seeded generator (mulberry32): uniform in [0, 1).
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
@@ -484,8 +515,28 @@ function stallBody(res, now) {
 
 // Answers a FaceID request according to the fault. Returns true when the normal
 // answer should follow (the `slow` mode after its delay).
-async function applyFault(fault, kind, req, res, watch, now) {
+async function applyFault(fault, kind, req, res, watch, now, state) {
   switch (fault.mode) {
+    case 'random': {
+      const mode = fault.next() < fault.rate ? fault.modes[Math.floor(fault.next() * fault.modes.length)] : 'none';
+      fault.drawn[mode] += 1;
+      if (mode === 'none') return true;
+      if (mode === 'rotate') {
+        // Another process fetched a token: ours enters its overlap window.
+        const appId = new URL(req.url, 'http://emulator').searchParams.get('app_id');
+        if (appId && hasOwn(state.config.apps, appId)) issueToken(state, appId, now);
+        return true;
+      }
+      return applyFault({ ...fault, mode }, kind, req, res, watch, now, state);
+    }
+    case 'redirect': {
+      // A redirect to the same path: a client that followed it would show up in the log.
+      const target = new URL(req.url, 'http://emulator');
+      target.searchParams.set('followed_redirect', '1');
+      res.writeHead(302, { location: `${target.pathname}${target.search}` });
+      res.end();
+      return false;
+    }
     case 'http_error':
       sendText(res, fault.status, 'text/plain; charset=utf-8', `Emulated HTTP ${fault.status} error`);
       return false;
@@ -531,7 +582,7 @@ async function handleFaceId(state, req, res, url, kind) {
   }
   const watch = watchClose(res);
   const fault = takeFault(state, kind);
-  if (fault && !(await applyFault(fault, kind, req, res, watch, Date.now()))) return undefined;
+  if (fault && !(await applyFault(fault, kind, req, res, watch, Date.now(), state))) return undefined;
   if (watch.closed) return undefined; // the client left during a slow wait: answer nobody
   const now = Date.now();
   const answer = kind === 'access_token' ? accessToken(state, url.searchParams, now) : apiTicket(state, url.searchParams, now);

@@ -558,3 +558,38 @@ describe('CLI', () => {
     assert.equal(lines.length, 1);
   });
 });
+
+describe('redirect and random faults', () => {
+  let emu;
+  before(async () => { emu = await startEmulator(); });
+  after(() => emu.close());
+
+  it('redirect answers 302 to the same path, marked', async () => {
+    await fetch(`${emu.url}/__emulator/fault`, { method: 'POST', body: JSON.stringify({ mode: 'redirect', count: 1 }) });
+    const response = await fetch(`${emu.url}/api/oauth2/api_ticket?app_id=X`, { redirect: 'manual' });
+    assert.equal(response.status, 302);
+    assert.equal(response.headers.get('location'), '/api/oauth2/api_ticket?app_id=X&followed_redirect=1');
+  });
+
+  it('random faults are repeatable for a seed and follow the rate', async () => {
+    const run = async () => {
+      await fetch(`${emu.url}/__emulator/reset`, { method: 'POST', body: '{}' });
+      await fetch(`${emu.url}/__emulator/fault`, {
+        method: 'POST', body: JSON.stringify({ mode: 'random', seed: 42, rate: 0.5, modes: ['http_error', 'html'] }),
+      });
+      const statuses = [];
+      for (let i = 0; i < 40; i += 1) {
+        const response = await fetch(`${emu.url}/api/oauth2/api_ticket?app_id=X`);
+        statuses.push(`${response.status}:${response.headers.get('content-type')}`);
+        await response.arrayBuffer();
+      }
+      return { statuses, fault: (await (await fetch(`${emu.url}/__emulator/fault`)).json()).fault };
+    };
+    const first = await run();
+    const second = await run();
+    assert.deepEqual(first.statuses, second.statuses);
+    const { drawn } = first.fault;
+    assert.equal(drawn.http_error + drawn.html + drawn.none, 40);
+    assert.ok(drawn.none >= 10 && drawn.none <= 30, JSON.stringify(drawn));
+  });
+});

@@ -138,8 +138,10 @@ const describeFlavor = (flavor, body) => describe(`${flavor === 'esm' ? 'ESM imp
     api = pkg[flavor];
     assert.equal(typeof api.FaceIdClient, 'function');
   });
+  // One attempt per request, so request counts show the caching rules alone; retries are
+  // tested in package.test.mjs and tests/retries.test.mjs.
   const baseOptions = (overrides = {}) => ({
-    appId: DEFAULT_APP_ID, secret: DEFAULT_SECRET, endpoint: emu.url, timeoutMs: 5000, ...overrides,
+    appId: DEFAULT_APP_ID, secret: DEFAULT_SECRET, endpoint: emu.url, timeoutMs: 5000, retries: 0, ...overrides,
   });
   const newClient = (overrides) => new api.FaceIdClient(baseOptions(overrides));
   body({ api: () => api, baseOptions, newClient });

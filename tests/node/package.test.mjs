@@ -164,8 +164,9 @@ for (const flavor of ['esm', 'cjs']) {
       assert.equal(typeof fetchNonceTicket, 'function');
     });
 
+    // One attempt by default, so each case sees exactly one answer; retries are tested below.
     const options = (overrides = {}) => ({
-      appId: DEFAULT_APP_ID, accessToken: token, userId: 'user_01', endpoint: emu.url, ...overrides,
+      appId: DEFAULT_APP_ID, accessToken: token, userId: 'user_01', endpoint: emu.url, retries: 0, ...overrides,
     });
 
     it('is the installed copy, resolved by name', () => {

@@ -186,6 +186,13 @@ describe('routes, statuses, auth and CORS', () => {
     assert.equal((await call(worker, '/faceid/nonce?user_id=carol')).status, 200, 'the isolate survived');
   });
 
+  it('never follows a redirect from upstream (workerd sends redirect: "manual")', async () => {
+    await control(emu, 'POST', '/fault', { mode: 'redirect', path: 'api_ticket' });
+    assertError(await call(worker, '/faceid/nonce?user_id=frank'), 502, 'http');
+    await control(emu, 'DELETE', '/fault');
+    assert.ok(!(await requestLog()).some(({ query }) => 'followed_redirect' in query), 'a redirect was followed');
+  });
+
   it('allows CORS only for the configured origins', async () => {
     const allowed = await call(worker, '/faceid/nonce?user_id=dave', { headers: { origin: ALLOWED_ORIGIN } });
     assert.equal(allowed.headers.get('access-control-allow-origin'), ALLOWED_ORIGIN);

@@ -24,7 +24,7 @@ export default {
   async fetch(request) {
     const params = new URL(request.url).searchParams;
     const options = {};
-    for (const [key, value] of params) options[key] = key === 'timeoutMs' ? Number(value) : value;
+    for (const [key, value] of params) options[key] = ['timeoutMs', 'retries'].includes(key) ? Number(value) : value;
     try {
       const ticket = await fetchNonceTicket(options);
       return Response.json({ ticket, proto: Object.getPrototypeOf(ticket) === Object.prototype });
@@ -75,7 +75,7 @@ afterEach(async () => {
 
 /** Calls the worker with `options` as query parameters; resolves to its JSON answer. */
 async function callWorker(overrides = {}) {
-  const options = { appId: DEFAULT_APP_ID, accessToken: token, userId: 'worker_user', endpoint: emu.url, ...overrides };
+  const options = { appId: DEFAULT_APP_ID, accessToken: token, userId: 'worker_user', endpoint: emu.url, retries: 0, ...overrides };
   const query = new URLSearchParams();
   for (const [key, value] of Object.entries(options)) if (value !== undefined) query.set(key, String(value));
   const response = await mf.dispatchFetch(`http://worker.test/?${query}`);

@@ -139,3 +139,12 @@ pub fn shift_clock(offset_ms: f64) {
     );
     shift.call1(&JsValue::NULL, &offset_ms.into()).unwrap();
 }
+
+/// Whether any FaceID request the emulator logged contains `text` (in its path or query).
+pub async fn log_mentions(text: &str) -> bool {
+    let log = call("GET", "/__emulator/log", None).await;
+    js_sys::JSON::stringify(&log)
+        .ok()
+        .and_then(|json| json.as_string())
+        .is_some_and(|json| json.contains(text))
+}
