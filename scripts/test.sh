@@ -20,7 +20,9 @@ run() {
 run fmt cargo fmt --check
 run clippy-host cargo clippy --locked --all-targets -- -D warnings
 run clippy-wasm cargo clippy --locked --target wasm32-unknown-unknown --all-targets -- -D warnings
-run host cargo test --locked
+run host cargo test --locked -- --skip fuzz::
+# A bounded fuzzing pass (property-based; see src/fuzz.rs): about 20 s.
+FUZZ_CASES=25000 run fuzz cargo test --locked --lib fuzz:: -- --nocapture
 run build bash scripts/build.sh
 npm ci --prefix www --no-audit --no-fund --silent
 
@@ -39,7 +41,7 @@ run node-suites node --test --test-reporter=spec tests/emulator/ tests/node/
 # would otherwise pass as green.
 step summary
 passed=0
-for suite in host wasm-node wasm-chromium wasm-chromium-worker node-suites; do
+for suite in host fuzz wasm-node wasm-chromium wasm-chromium-worker node-suites; do
   count=$(sed -n -E 's/^test result: ok\. ([0-9]+) passed.*/\1/p; s/^ℹ pass ([0-9]+)$/\1/p' "$log/$suite.log" |
     awk '{ n += $1 } END { print n + 0 }')
   if ((count == 0)); then
@@ -49,4 +51,5 @@ for suite in host wasm-node wasm-chromium wasm-chromium-worker node-suites; do
   printf '%-22s %4d passed\n' "$suite" "$count"
   passed=$((passed + count))
 done
+sed -n 's/^fuzz \(.*\): \([0-9]*\) executions$/fuzzed \1: \2 inputs/p' "$log/fuzz.log"
 echo "all: $passed passed, 0 failed"

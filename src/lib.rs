@@ -24,7 +24,8 @@ pub use error::{ErrorKind, FaceIdError};
 pub use json::{JsonKind, JsonView};
 pub use params::{AccessToken, AppId, RefreshAfter, Retries, Secret, TimeoutMs, UserId, Version};
 pub use protocol::{
-    parse_access_token_answer, parse_ticket_answer, AccessTokenGrant, Ticket, BODY_LIMIT,
+    parse_access_token_answer, parse_ticket_answer, AccessTokenGrant, BodyBudget, Ticket,
+    BODY_LIMIT,
 };
 mod request;
 
@@ -42,6 +43,9 @@ pub use wasm::{
     ClientConfig, FaceIdClient, RequestOptions,
 };
 mod sign;
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod fuzz;
 
 pub use sign::{nonce_from, sign, SdkSignature, NONCE_LEN};
 mod cache;

@@ -13,6 +13,33 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// `expires_at` well inside the integers a JS number holds exactly.
 const MAX_EXPIRE_IN: u64 = 10 * 365 * 24 * 3600;
 
+/// Counts the body bytes read so far and refuses the chunk that would pass [`BODY_LIMIT`], so
+/// the reader stops there and never holds more.
+#[derive(Debug, Default)]
+pub struct BodyBudget {
+    read: usize,
+}
+
+impl BodyBudget {
+    /// Admits a chunk of `len` bytes, or fails with `bad_response` if it would pass the limit.
+    pub fn admit(&mut self, len: usize) -> Result<(), FaceIdError> {
+        match self.read.checked_add(len) {
+            Some(total) if total <= BODY_LIMIT => {
+                self.read = total;
+                Ok(())
+            }
+            _ => Err(FaceIdError::BadResponse {
+                reason: format!("the body is larger than {BODY_LIMIT} bytes"),
+            }),
+        }
+    }
+
+    /// The bytes admitted so far.
+    pub fn read(&self) -> usize {
+        self.read
+    }
+}
+
 /// A SIGN or NONCE ticket. Field names are the JS result's.
 #[derive(Clone, PartialEq, Serialize)]
 pub struct Ticket {
@@ -367,6 +394,20 @@ mod tests {
             let body = format!(r#"{{"code":"0","tickets":[{{"value":"v","expire_in":{bad}}}]}}"#);
             assert!(bad_reason(ticket(&body)).contains("expire_in"), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_body_budget_admits_up_to_the_limit_and_not_a_byte_more() {
+        let mut budget = BodyBudget::default();
+        assert!(budget.admit(BODY_LIMIT - 1).is_ok());
+        assert!(budget.admit(1).is_ok());
+        let refused = budget.admit(1).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "FaceID sent an unusable response: the body is larger than 65536 bytes"
+        );
+        assert_eq!(budget.read(), BODY_LIMIT);
+        assert!(BodyBudget::default().admit(usize::MAX).is_err());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use crate::endpoint::{find_str, Endpoint};
 use crate::error::FaceIdError;
 use crate::params::{Retries, TimeoutMs};
-use crate::protocol::BODY_LIMIT;
+use crate::protocol::BodyBudget;
 use crate::wasm::sys;
 use js_sys::{Function, Promise, Reflect, Uint8Array};
 use std::cell::Cell;
@@ -40,7 +40,7 @@ pub(crate) struct Answer {
     pub sent_at_ms: f64,
 }
 
-/// Sends `GET url`, reads at most [`BODY_LIMIT`] bytes of a 2xx answer and parses it as JSON.
+/// Sends `GET url`, reads at most [`crate::BODY_LIMIT`] bytes of a 2xx answer and parses it as JSON.
 ///
 /// Network errors, timeouts, HTTP 5xx and 429 are retried up to `options.retries` times with
 /// exponential backoff and full jitter. Every attempt and pause fits in `options.timeout`: each
@@ -193,7 +193,7 @@ async fn read_capped(
     };
     let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
     let mut chunks = Vec::new();
-    let mut length = 0;
+    let mut budget = BodyBudget::default();
     loop {
         let chunk = JsFuture::from(reader.read())
             .await
@@ -205,17 +205,14 @@ async fn read_capped(
             .ok()
             .and_then(|value| value.dyn_into().ok())
             .ok_or_else(|| FaceIdError::bad_response("the body stream yielded a non-byte chunk"))?;
-        length += bytes.length() as usize;
-        if length > BODY_LIMIT {
+        if let Err(too_large) = budget.admit(bytes.length() as usize) {
             // Stop the download: the rest of an oversized body is never read.
             let _ = reader.cancel();
-            return Err(FaceIdError::BadResponse {
-                reason: format!("the body is larger than {BODY_LIMIT} bytes"),
-            });
+            return Err(too_large);
         }
         chunks.push(bytes);
     }
-    let body = Uint8Array::new_with_length(length as u32);
+    let body = Uint8Array::new_with_length(budget.read() as u32);
     let mut offset = 0;
     for chunk in chunks {
         body.set(&chunk, offset);
