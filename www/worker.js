@@ -5,7 +5,8 @@
 //   GET  /                          the demo page
 //   GET  /faceid/nonce?user_id=…    → { value, expire_in, expires_at }
 //   POST /faceid/sdk-signature      { "userId": … } → { appId, userId, version, nonce, sign, expires_at }
-// Errors: { "error": { kind, message, field? } } with 400/401/403/404/405/413/415, 502, 503 or 504.
+// Errors: { "error": { kind, message, field? } } with 400/401/403/404/405/413/414/415, 502, 503
+// or 504.
 // Bindings: FACEID_APP_ID, FACEID_SECRET, FACEID_API_KEY (secrets); FACEID_ENDPOINT,
 // FACEID_TIMEOUT_MS, FACEID_REFRESH_AFTER_SECONDS (optional); ALLOWED_ORIGINS (comma-separated);
 // FACEID_CREDENTIALS (the Durable Object namespace).
@@ -17,6 +18,7 @@ const VERSION = '1.0.0';
  * overlap after a rotation. */
 const TOKEN_CACHE_MS = 30_000;
 const MAX_BODY_BYTES = 1024;
+const MAX_URL_LENGTH = 2048;
 const STATUS_BY_KIND = {
   invalid_argument: 400,
   api: 502,
@@ -50,6 +52,9 @@ export default {
 };
 
 async function route(request, env, cors) {
+  if (request.url.length > MAX_URL_LENGTH) {
+    throw new RequestError(414, 'invalid_argument', `the URL is longer than ${MAX_URL_LENGTH} characters`, 'url');
+  }
   const url = new URL(request.url);
   if (url.pathname === '/' || url.pathname === '/index.html') {
     requireMethod(request, 'GET');
@@ -67,8 +72,9 @@ const ROUTES = {
   '/faceid/nonce': {
     method: 'GET',
     async run(request, url, env) {
-      const userId = url.searchParams.get('user_id');
-      if (userId === null) throw new RequestError(400, 'invalid_argument', 'user_id is required', 'userId');
+      const [userId, ...more] = url.searchParams.getAll('user_id');
+      if (userId === undefined) throw new RequestError(400, 'invalid_argument', 'user_id is required', 'userId');
+      if (more.length > 0) throw new RequestError(400, 'invalid_argument', 'user_id must be given once', 'userId');
       const ticket = await nonceTicket(env, userId);
       return { value: ticket.value, expire_in: ticket.expire_in, expires_at: ticket.expires_at };
     },
@@ -203,6 +209,7 @@ export class FaceIdCredentials {
   async save(token) {
     const state = this.client.exportState();
     if (state === this.saved) return;
+    console.log(`faceid credentials: access token in use until ${new Date(token.expires_at).toISOString()}`);
     await this.storage.put('state', state);
     this.saved = state;
     await this.scheduleRefresh(token);
@@ -338,7 +345,10 @@ function errorResponse(error) {
     return json(error.status, { error: describe(error) });
   }
   if (error?.name === 'FaceIdError' || (error?.kind && error.kind in STATUS_BY_KIND)) {
-    return json(STATUS_BY_KIND[error.kind] ?? 502, { error: describe(error) });
+    const status = STATUS_BY_KIND[error.kind] ?? 502;
+    // Operators need to see upstream failures; FaceIdError messages never hold a credential.
+    if (status >= 500) console.warn(`faceid: ${status} ${error.kind}: ${error.message}`);
+    return json(status, { error: describe(error) });
   }
   console.error('unexpected failure:', error?.name);
   return json(500, { error: { kind: 'internal', message: 'internal error' } });

@@ -10,70 +10,32 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 
-import { Miniflare } from 'miniflare';
-
 import { startEmulator } from '../emulator/emulator.mjs';
-import { DEFAULT_APP_ID, DEFAULT_SECRET, REPO, bundleWorker, bundledWorker, control, tempDir } from './support.mjs';
+import { assertError, recordingCaller, startFleet as startWorkerFleet } from './fleet.mjs';
+import { DEFAULT_APP_ID, DEFAULT_SECRET, REPO, bundleWorker, control } from './support.mjs';
 
 const API_KEY = 'worker-test-key-5d1c';
 const ALLOWED_ORIGIN = 'https://app.example';
-const INSTANCES = ['faceid', 'faceid-2', 'faceid-3'];
-
 let emu;
 let bundleDir;
 /** Every response body and header value any test saw: checked for credentials at the end. */
 const seen = [];
+const call = recordingCaller(seen, API_KEY);
 
-/** A Miniflare running the bundled worker as three instances; `persist` keeps the object's
- * storage on disk so a new Miniflare can restore it, like an evicted object. */
-async function startFleet({ persist = tempDir('faceid-edge-do-'), bindings = {} } = {}) {
-  const base = bundledWorker(bundleDir);
-  const vars = {
-    FACEID_APP_ID: DEFAULT_APP_ID,
-    FACEID_SECRET: DEFAULT_SECRET,
-    FACEID_API_KEY: API_KEY,
-    FACEID_ENDPOINT: emu.url,
-    FACEID_TIMEOUT_MS: '1000',
-    ALLOWED_ORIGINS: `${ALLOWED_ORIGIN}, https://other.example`,
-    ...bindings,
-  };
-  const mf = new Miniflare({
-    durableObjectsPersist: persist,
-    workers: INSTANCES.map((name, i) => ({
-      ...base,
-      name,
-      routes: [`${name}.test/*`],
-      bindings: vars,
-      durableObjects: {
-        FACEID_CREDENTIALS: i === 0 ? 'FaceIdCredentials' : { className: 'FaceIdCredentials', scriptName: INSTANCES[0] },
-      },
-    })),
+function startFleet({ persist, bindings = {} } = {}) {
+  return startWorkerFleet({
+    bundleDir,
+    persist,
+    bindings: {
+      FACEID_APP_ID: DEFAULT_APP_ID,
+      FACEID_SECRET: DEFAULT_SECRET,
+      FACEID_API_KEY: API_KEY,
+      FACEID_ENDPOINT: emu.url,
+      FACEID_TIMEOUT_MS: '1000',
+      ALLOWED_ORIGINS: `${ALLOWED_ORIGIN}, https://other.example`,
+      ...bindings,
+    },
   });
-  await mf.ready;
-  // Each instance is reached through its route (dispatchFetch carries any Origin header as sent).
-  const workers = INSTANCES.map((name) => ({ fetch: (path, init) => mf.dispatchFetch(`http://${name}.test${path}`, init) }));
-  return { mf, persist, workers };
-}
-
-/** Sends a request to one instance and records what came back. */
-async function call(worker, path, { method = 'GET', headers = {}, body, auth = true } = {}) {
-  const response = await worker.fetch(path, {
-    method,
-    body,
-    headers: { ...(auth ? { authorization: `Bearer ${API_KEY}` } : {}), ...headers },
-  });
-  const text = await response.text();
-  seen.push(text, ...[...response.headers].map(([name, value]) => `${name}: ${value}`));
-  const type = response.headers.get('content-type') ?? '';
-  return { status: response.status, headers: response.headers, text, json: type.includes('json') ? JSON.parse(text) : undefined };
-}
-
-function assertError(reply, status, kind, field) {
-  assert.equal(reply.status, status, reply.text);
-  assert.equal(reply.json.error.kind, kind, reply.text);
-  assert.equal(typeof reply.json.error.message, 'string');
-  if (field) assert.equal(reply.json.error.field, field);
-  assert.doesNotMatch(reply.text, /\bat .*\.js:\d+/, 'no stack trace');
 }
 
 const counters = async () => (await control(emu, 'GET', '/counters')).apps[DEFAULT_APP_ID]
