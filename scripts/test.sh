@@ -25,6 +25,12 @@ run host cargo test --locked -- --skip fuzz::
 FUZZ_CASES=25000 run fuzz cargo test --locked --lib fuzz:: -- --nocapture
 run build bash scripts/build.sh
 npm ci --prefix www --no-audit --no-fund --silent
+# The published declarations: precise types, no any (see tests/types/api.ts).
+run types tsc -p tests/types
+if grep -n '\bany\b' pkg/node/faceid_edge.d.ts | grep -v '^\S*:\s*\(/\*\*\|\*\)'; then
+  echo "pkg/node/faceid_edge.d.ts declares an any" >&2
+  exit 1
+fi
 
 start_emulator 0
 export FACEID_EMULATOR_URL=$EMULATOR_URL
