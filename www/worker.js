@@ -209,9 +209,10 @@ export class FaceIdCredentials {
   async save(token) {
     const state = this.client.exportState();
     if (state === this.saved) return;
+    // Marked saved before the write: concurrent requests that saw the same change skip it.
+    this.saved = state;
     console.log(`faceid credentials: access token in use until ${new Date(token.expires_at).toISOString()}`);
     await this.storage.put('state', state);
-    this.saved = state;
     await this.scheduleRefresh(token);
   }
 
