@@ -1,36 +1,38 @@
 //! [`JsonView`] over values parsed by the platform's `JSON.parse`.
 
 use crate::json::{JsonKind, JsonView};
-use js_sys::{Array, Object, Reflect};
+use crate::wasm::sys;
+use js_sys::Array;
 use wasm_bindgen::{JsCast, JsValue};
 
 impl JsonView for JsValue {
     fn kind(&self) -> JsonKind {
-        if self.is_null() || self.is_undefined() {
-            JsonKind::Null
-        } else if self.as_bool().is_some() {
-            JsonKind::Bool
+        // Most likely first: each test is a call across the JS boundary.
+        if self.is_string() {
+            JsonKind::String
+        } else if self.is_object() {
+            if Array::is_array(self) {
+                JsonKind::Array
+            } else {
+                JsonKind::Object
+            }
         } else if self.as_f64().is_some() {
             JsonKind::Number
-        } else if self.is_string() {
-            JsonKind::String
-        } else if Array::is_array(self) {
-            JsonKind::Array
+        } else if self.as_bool().is_some() {
+            JsonKind::Bool
         } else {
-            JsonKind::Object
+            JsonKind::Null
         }
     }
 
     fn member(&self, key: &str) -> Option<Self> {
-        let object = self
-            .dyn_ref::<Object>()
-            .filter(|_| self.kind() == JsonKind::Object)?;
-        // Own members only: nothing inherited from Object.prototype passes for an answer field.
-        let key = JsValue::from_str(key);
-        if !Object::has_own(object, &key) {
+        if !self.is_object() || Array::is_array(self) {
             return None;
         }
-        Reflect::get(object, &key).ok()
+        // The keys read here (code, tickets, value, …) are not on Object.prototype, so a plain
+        // lookup cannot pick up an inherited member; `undefined` means absent.
+        let member = sys::data_member(self, &JsValue::from_str(key));
+        (!member.is_undefined()).then_some(member)
     }
 
     fn first(&self) -> Option<Self> {

@@ -16,6 +16,30 @@ extern "C" {
     #[wasm_bindgen(js_name = clearTimeout)]
     pub fn clear_timeout(handle: &JsValue);
 
+    /// A UTF-8 `TextDecoder` whose `decode` returns the JS string itself: web-sys's binding
+    /// copies it into a Rust `String`, which `JSON.parse` would only copy back.
+    #[wasm_bindgen(js_name = TextDecoder)]
+    pub type Utf8Decoder;
+
+    #[wasm_bindgen(constructor, js_class = "TextDecoder", catch)]
+    pub fn new() -> Result<Utf8Decoder, JsValue>;
+
+    #[wasm_bindgen(method, catch)]
+    pub fn decode(
+        this: &Utf8Decoder,
+        input: &js_sys::Uint8Array,
+    ) -> Result<js_sys::JsString, JsValue>;
+
+    /// `JSON.parse` of a JS string, without a copy through wasm memory.
+    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
+    pub fn parse_json(text: &js_sys::JsString) -> Result<JsValue, JsValue>;
+
+    /// `target[key]` for plain data objects (parsed JSON, stream read results), whose lookups
+    /// cannot throw: no exception handling on this hot path. Never for caller-supplied objects,
+    /// whose getters may throw (those go through `js_sys::Reflect::get`).
+    #[wasm_bindgen(js_namespace = Reflect, js_name = get)]
+    pub fn data_member(target: &JsValue, key: &JsValue) -> JsValue;
+
     /// The platform's cryptographic random source (Web Crypto, global in every target runtime).
     #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues, catch)]
     pub fn get_random_values(buffer: &mut [u8]) -> Result<JsValue, JsValue>;

@@ -5,19 +5,18 @@ use crate::endpoint::{find_str, Endpoint};
 use crate::error::FaceIdError;
 use crate::params::{Retries, TimeoutMs};
 use crate::protocol::BodyBudget;
-use crate::wasm::sys;
+use crate::wasm::sys::{self, Utf8Decoder};
 use js_sys::{Function, Promise, Reflect, Uint8Array};
 use std::cell::Cell;
 use std::future::{poll_fn, Future};
 use std::pin::{pin, Pin};
-use std::rc::Rc;
 use std::task::Poll;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     AbortController, AbortSignal, ReadableStreamDefaultReader, RequestInit, RequestRedirect,
-    Response, TextDecoder,
+    Response,
 };
 
 /// Where and how to send a request.
@@ -155,11 +154,19 @@ async fn get_once(
         });
     }
     let body = read_capped(&response, &guard, sensitive).await?;
-    let json = TextDecoder::new()
-        .and_then(|decoder| decoder.decode_with_buffer_source(&body))
-        .and_then(|text| js_sys::JSON::parse(&text))
-        .map_err(|_| FaceIdError::bad_response("the body is not valid JSON"))?;
+    guard.finished.set(true);
+    // Decoded and parsed on the JS side: the body never enters wasm memory.
+    let json = UTF8
+        .with(|decoder| decoder.as_ref().map(|decoder| decoder.decode(&body)))
+        .and_then(Result::ok)
+        .and_then(|text| sys::parse_json(&text).ok())
+        .ok_or_else(|| FaceIdError::bad_response("the body is not valid JSON"))?;
     Ok(Answer { json, sent_at_ms })
+}
+
+thread_local! {
+    /// One decoder for every answer: making one per request costs more than the decoding.
+    static UTF8: Option<Utf8Decoder> = Utf8Decoder::new().ok();
 }
 
 /// Starts the fetch and waits for the response head.
@@ -198,12 +205,12 @@ async fn read_capped(
         let chunk = JsFuture::from(reader.read())
             .await
             .map_err(|error| guard.failure(error, sensitive))?;
-        if Reflect::get(&chunk, &"done".into()).is_ok_and(|done| done.is_truthy()) {
+        if sys::data_member(&chunk, &"done".into()).is_truthy() {
             break;
         }
-        let bytes: Uint8Array = Reflect::get(&chunk, &"value".into())
+        let bytes: Uint8Array = sys::data_member(&chunk, &"value".into())
+            .dyn_into()
             .ok()
-            .and_then(|value| value.dyn_into().ok())
             .ok_or_else(|| FaceIdError::bad_response("the body stream yielded a non-byte chunk"))?;
         if let Err(too_large) = budget.admit(bytes.length() as usize) {
             // Stop the download: the rest of an oversized body is never read.
@@ -225,54 +232,60 @@ async fn read_capped(
 /// drop, so a request never outlives its future.
 struct Deadline {
     controller: AbortController,
+    /// Set once the body has been read to its end: nothing is left to cancel, and aborting would
+    /// only cost (a DOMException and an event per request).
+    finished: Cell<bool>,
     timeout_ms: u32,
-    timed_out: Rc<Cell<bool>>,
     timer: JsValue,
-    _on_timeout: Closure<dyn FnMut()>,
-    caller: Option<(AbortSignal, Closure<dyn FnMut()>)>,
+    /// The caller's signal and the listener that forwards its abort to our controller.
+    caller: Option<(AbortSignal, Function)>,
 }
+
+/// The abort reason our timer gives, which tells a timeout from any other abort.
+const TIMEOUT_REASON: &str = "faceid-edge: timeout";
 
 impl Deadline {
     fn arm(timeout_ms: u32, signal: Option<&AbortSignal>) -> Result<Self, FaceIdError> {
         let controller = AbortController::new().map_err(|_| FaceIdError::Network {
             detail: String::from("this platform has no AbortController"),
         })?;
-        let timed_out = Rc::new(Cell::new(false));
-        let on_timeout = {
-            let controller = controller.clone();
-            let timed_out = Rc::clone(&timed_out);
-            Closure::<dyn FnMut()>::new(move || {
-                timed_out.set(true);
-                controller.abort();
-            })
-        };
-        let timer = sys::set_timeout(on_timeout.as_ref().unchecked_ref(), timeout_ms);
+        // `controller.abort` bound in JS rather than Rust closures: nothing to allocate or free
+        // on the wasm side for each request.
+        let abort: Function = Reflect::get(&controller, &JsValue::from_str("abort"))
+            .ok()
+            .and_then(|abort| abort.dyn_into().ok())
+            .ok_or_else(|| FaceIdError::Network {
+                detail: String::from("this platform's AbortController cannot abort"),
+            })?;
+        let on_timeout: Function = abort
+            .bind1(&controller, &JsValue::from_str(TIMEOUT_REASON))
+            .unchecked_into();
+        let timer = sys::set_timeout(&on_timeout, timeout_ms);
         let caller = signal.cloned().map(|signal| {
-            let controller = controller.clone();
-            let on_abort = Closure::<dyn FnMut()>::new(move || controller.abort());
-            let _ =
-                signal.add_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
+            let on_abort: Function = abort.bind0(&controller).unchecked_into();
+            let _ = signal.add_event_listener_with_callback("abort", &on_abort);
             (signal, on_abort)
         });
         Ok(Deadline {
             controller,
+            finished: Cell::new(false),
             timeout_ms,
-            timed_out,
             timer,
-            _on_timeout: on_timeout,
             caller,
         })
     }
 
     /// Classifies a rejection: the caller's abort, our timeout, or a network failure.
     fn failure(&self, error: JsValue, sensitive: &[&str]) -> FaceIdError {
+        let signal = self.controller.signal();
         if self
             .caller
             .as_ref()
-            .is_some_and(|(signal, _)| signal.aborted())
+            .is_some_and(|(caller, _)| caller.aborted())
         {
             FaceIdError::Aborted
-        } else if self.timed_out.get() {
+        } else if signal.aborted() && signal.reason().as_string().as_deref() == Some(TIMEOUT_REASON)
+        {
             FaceIdError::Timeout {
                 timeout_ms: self.timeout_ms,
             }
@@ -289,10 +302,11 @@ impl Drop for Deadline {
     fn drop(&mut self) {
         sys::clear_timeout(&self.timer);
         if let Some((signal, on_abort)) = &self.caller {
-            let _ = signal
-                .remove_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
+            let _ = signal.remove_event_listener_with_callback("abort", on_abort);
         }
-        self.controller.abort();
+        if !self.finished.get() {
+            self.controller.abort();
+        }
     }
 }
 
