@@ -98,33 +98,15 @@ export function installPackage() {
   return installed;
 }
 
-// Files the exports map needs. pkg/ may be rebuilt by `scripts/build.sh` while tests start: wait
-// (a little) for a complete tree instead of packing a half-written one.
+// Files the exports map needs: a clear failure when the package was not built first.
 const PKG_FILES = [
   'package.json', 'browser.js', 'workerd.js', 'node.mjs',
   'node/faceid_edge.js', 'node/faceid_edge_bg.wasm', 'web/faceid_edge.js', 'web/faceid_edge_bg.wasm',
 ];
 
-async function waitForBuiltPackage(limitMs = 60000) {
-  const deadline = Date.now() + limitMs;
-  let stableSince = null;
-  for (;;) {
-    const complete = PKG_FILES.every((file) => existsSync(join(PKG_DIR, file)));
-    if (complete) {
-      stableSince ??= Date.now();
-      if (Date.now() - stableSince >= 500) return;
-    } else {
-      stableSince = null;
-    }
-    if (Date.now() > deadline) {
-      throw new Error('pkg/ is not built (or incomplete): run `bash scripts/build.sh` first');
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
 async function install() {
-  await waitForBuiltPackage();
+  const missing = PKG_FILES.filter((file) => !existsSync(join(PKG_DIR, file)));
+  if (missing.length > 0) throw new Error(`pkg/ lacks ${missing.join(', ')}: run bash scripts/build.sh first`);
   const packDir = tempDir('faceid-edge-pack-');
   const env = { ...process.env, npm_config_update_notifier: 'false', npm_config_audit: 'false', npm_config_fund: 'false' };
   await run('npm', ['pack', PKG_DIR, '--pack-destination', packDir, '--silent'], { env });
