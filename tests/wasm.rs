@@ -229,7 +229,8 @@ async fn retries_never_outlive_the_timeout() {
     let took = now_ms() - started;
     clear_fault().await;
     assert_eq!(error, FaceIdError::Timeout { timeout_ms: 600 });
-    assert!(took < 900.0, "took {took} ms for a 600 ms limit");
+    // Well under the 3 s the slow answers would take: the limit, plus scheduling slack.
+    assert!(took < 1_500.0, "took {took} ms for a 600 ms limit");
 }
 
 #[wasm_bindgen_test]

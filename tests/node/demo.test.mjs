@@ -81,7 +81,7 @@ it('shows signed parameters and a live countdown, then readable errors', async (
   assert.ok(first > 110 && first <= 120, `countdown starts near 120 s: ${first}`);
   await page.waitForTimeout(2200);
   const later = await secondsLeft();
-  assert.ok(later <= first - 2 && later >= first - 3, `countdown goes down: ${first} -> ${later}`);
+  assert.ok(later <= first - 2 && later >= first - 6, `countdown goes down: ${first} -> ${later}`);
 
   mkdirSync(join(REPO, 'tests', 'artifacts'), { recursive: true });
   await page.screenshot({ path: SCREENSHOT, fullPage: true });

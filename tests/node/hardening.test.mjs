@@ -154,24 +154,31 @@ describe('hostile input', () => {
 });
 
 describe('secret hygiene', () => {
-  it('no response, header, workerd console line or package error carries the secret, a token or a SIGN ticket', async () => {
-    // Failures in the Node package too, with a client holding the same distinctive secret.
+  it('no response, header, console line (workerd or Node) or package error carries the secret, a token or a SIGN ticket', async () => {
+    // Failures in the Node package too, with a client holding the same distinctive secret; and
+    // whatever the package prints meanwhile.
     const { esm } = await installPackage();
     const messages = [];
-    const client = new esm.FaceIdClient({ appId: APP_ID, secret: SECRET, endpoint: emu.url, retries: 0 });
-    const sign = await client.signTicket();
-    for (const fault of [{ mode: 'api_error' }, { mode: 'http_error', status: 503 }, { mode: 'html' }, { mode: 'drop' }]) {
-      await control(emu, 'POST', '/fault', { ...fault, count: 1 });
-      try {
-        await esm.fetchNonceTicket({ appId: APP_ID, accessToken: (await client.accessToken()).value, userId: 'u', endpoint: emu.url, retries: 0 });
-      } catch (error) {
-        messages.push(error.message, String(error.stack), JSON.stringify(error));
-      }
+    const printed = [];
+    const original = { ...console };
+    for (const level of ['log', 'info', 'warn', 'error', 'debug']) {
+      console[level] = (...args) => printed.push(args.map(String).join(' '));
     }
+    let sign;
     try {
-      await new esm.FaceIdClient({ appId: APP_ID, secret: `${SECRET.slice(0, 60)}XXXX`, endpoint: emu.url }).accessToken();
-    } catch (error) {
-      messages.push(error.message, String(error.stack));
+      const client = new esm.FaceIdClient({ appId: APP_ID, secret: SECRET, endpoint: emu.url, retries: 0 });
+      sign = await client.signTicket();
+      const accessToken = (await client.accessToken()).value;
+      for (const fault of [{ mode: 'api_error' }, { mode: 'http_error', status: 503 }, { mode: 'html' }, { mode: 'drop' }]) {
+        await control(emu, 'POST', '/fault', { ...fault, count: 1 });
+        await esm.fetchNonceTicket({ appId: APP_ID, accessToken, userId: 'u', endpoint: emu.url, retries: 0 })
+          .catch((error) => messages.push(error.message, String(error.stack), JSON.stringify(error)));
+      }
+      const wrongSecret = `${SECRET.slice(0, 58)}XXXX`;
+      await new esm.FaceIdClient({ appId: APP_ID, secret: wrongSecret, endpoint: emu.url }).accessToken()
+        .catch((error) => messages.push(error.message, String(error.stack)));
+    } finally {
+      Object.assign(console, original);
     }
 
     const log = (await control(emu, 'GET', '/log')).requests;
@@ -179,12 +186,12 @@ describe('secret hygiene', () => {
     for (const { query } of log) if (query.access_token) credentials.add(query.access_token);
     assert.ok(credentials.size > 3 && seen.length > 10_000 && output.length > 0 && messages.length >= 8,
       `the check covers something: ${credentials.size} credentials, ${seen.length} texts, ${output.length} lines`);
-    for (const text of [...seen, ...output, ...messages]) {
+    for (const text of [...seen, ...output, ...messages, ...printed]) {
       for (const credential of credentials) {
         assert.ok(!text.includes(credential), `a credential leaked: ${text.slice(0, 160)}`);
       }
     }
     console.log(`secret hygiene: ${seen.length} response texts and headers, ${output.length} workerd lines, ` +
-      `${messages.length} error texts checked against ${credentials.size} credentials`);
+      `${messages.length} error texts and ${printed.length} Node console lines checked against ${credentials.size} credentials`);
   });
 });
