@@ -5,8 +5,8 @@
 //   GET  /                          the demo page
 //   GET  /faceid/nonce?user_id=…    → { value, expire_in, expires_at }
 //   POST /faceid/sdk-signature      { "userId": … } → { appId, userId, version, nonce, sign, expires_at }
-// Errors: { "error": { kind, message, field? } } with 400/401/403/404/405/413/414/415, 502, 503
-// or 504.
+// Errors: { "error": { kind, message, field? } } with 400/401/403/404/405/413/414/415, 500 (bad
+// bindings), 502, 503 or 504.
 // Bindings: FACEID_APP_ID, FACEID_SECRET, FACEID_API_KEY (secrets); FACEID_ENDPOINT,
 // FACEID_TIMEOUT_MS, FACEID_REFRESH_AFTER_SECONDS (optional); ALLOWED_ORIGINS (comma-separated);
 // FACEID_CREDENTIALS (the Durable Object namespace).
@@ -144,8 +144,10 @@ function credentials(env) {
   const call = async (path, init) => {
     const response = await stub.fetch(`https://faceid-credentials${path}`, init);
     const body = await response.json();
-    if (!response.ok) throw Object.assign(new Error(body.error.message), body.error);
-    return body;
+    if (response.ok) return body;
+    const { kind, message } = body.error;
+    // FaceID failures keep their kind (and so their status); the object's own, as answered.
+    throw kind in STATUS_BY_KIND ? Object.assign(new Error(message), body.error) : new RequestError(response.status, kind, message);
   };
   return {
     token: () => call('/token'),
@@ -171,15 +173,24 @@ export class FaceIdCredentials {
   async load() {
     const options = clientOptions(this.env);
     this.saved = (await this.storage.get('state')) ?? null;
+    let fresh;
     try {
-      this.client = this.saved ? FaceIdClient.importState(options, this.saved) : new FaceIdClient(options);
+      fresh = new FaceIdClient(options);
+    } catch (error) {
+      // Bad bindings: every call says which one (the message names it, never its value).
+      this.configError = new RequestError(500, 'configuration', `the FaceID bindings are invalid: ${error.message}`);
+      return;
+    }
+    try {
+      this.client = this.saved ? FaceIdClient.importState(options, this.saved) : fresh;
     } catch {
       // A state from another app or version: start afresh.
-      this.client = new FaceIdClient(options);
+      this.client = fresh;
     }
   }
 
   async fetch(request) {
+    if (this.configError) return errorResponse(this.configError);
     try {
       const { pathname } = new URL(request.url);
       let token;
@@ -200,6 +211,7 @@ export class FaceIdCredentials {
   /** Refreshes ahead of time, so requests rarely wait for a token. A failure throws, and the
    * runtime retries the alarm with backoff. */
   async alarm() {
+    if (this.configError) return;
     const token = await this.client.accessToken();
     await this.save(token);
     await this.scheduleRefresh(token);

@@ -174,6 +174,21 @@ describe('routes, statuses, auth and CORS', () => {
   });
 });
 
+describe('misconfiguration', () => {
+  it('an invalid FACEID_SECRET binding is reported as such, without its value', async () => {
+    const badSecret = 'not a valid secret';
+    const fleet = await startFleet({ bindings: { FACEID_SECRET: badSecret } });
+    try {
+      const reply = await call(fleet.workers[0], '/faceid/nonce?user_id=alice');
+      assertError(reply, 500, 'configuration');
+      assert.match(reply.json.error.message, /FaceID bindings are invalid: .*secret/);
+      assert.ok(!reply.text.includes(badSecret));
+    } finally {
+      await fleet.mf.dispose();
+    }
+  });
+});
+
 describe('the Durable Object owns the token', () => {
   it('a burst across three worker instances makes exactly one token request', async () => {
     await control(emu, 'POST', '/reset', {});
