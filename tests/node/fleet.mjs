@@ -8,7 +8,7 @@ import { Miniflare } from 'miniflare';
 
 import { bundledWorker, tempDir } from './support.mjs';
 
-export const INSTANCES = ['faceid', 'faceid-2', 'faceid-3'];
+const INSTANCES = ['faceid', 'faceid-2', 'faceid-3'];
 
 /**
  * Starts the fleet. `persist` keeps the object's storage on disk so a new fleet can restore it,
