@@ -89,6 +89,14 @@ pub enum FaceIdError {
         /// What was wrong with the body.
         reason: String,
     },
+    /// A request failed recently and the client is waiting before it sends another: this is
+    /// that failure again, with the time left. Its kind is the failure's kind.
+    BackingOff {
+        /// The failure that started (or extended) the wait.
+        cause: Box<FaceIdError>,
+        /// Milliseconds until the client may send the request again.
+        retry_after_ms: u32,
+    },
 }
 
 impl FaceIdError {
@@ -102,6 +110,32 @@ impl FaceIdError {
             FaceIdError::Timeout { .. } => ErrorKind::Timeout,
             FaceIdError::Aborted => ErrorKind::Aborted,
             FaceIdError::BadResponse { .. } => ErrorKind::BadResponse,
+            FaceIdError::BackingOff { cause, .. } => cause.kind(),
+        }
+    }
+
+    /// The failure itself: the same error, unless this is a [`FaceIdError::BackingOff`].
+    pub fn cause(&self) -> &FaceIdError {
+        match self {
+            FaceIdError::BackingOff { cause, .. } => cause.cause(),
+            other => other,
+        }
+    }
+
+    /// Milliseconds until the client sends the failed request again, when it is backing off.
+    pub fn retry_after_ms(&self) -> Option<u32> {
+        match self {
+            FaceIdError::BackingOff { retry_after_ms, .. } => Some(*retry_after_ms),
+            _ => None,
+        }
+    }
+
+    /// This failure, to be answered again for `retry_after_ms` (see [`FaceIdError::BackingOff`]).
+    pub(crate) fn backing_off(&self, retry_after_ms: f64) -> FaceIdError {
+        FaceIdError::BackingOff {
+            cause: Box::new(self.cause().clone()),
+            // Whole milliseconds, rounded up: never an invitation to come back too early.
+            retry_after_ms: retry_after_ms.max(0.0).ceil().min(f64::from(u32::MAX)) as u32,
         }
     }
 
@@ -121,6 +155,13 @@ impl FaceIdError {
             },
             FaceIdError::Network { detail } => FaceIdError::Network {
                 detail: redact_text(detail, credentials),
+            },
+            FaceIdError::BackingOff {
+                cause,
+                retry_after_ms,
+            } => FaceIdError::BackingOff {
+                cause: Box::new(cause.redact(credentials)),
+                retry_after_ms,
             },
             other => other,
         }
@@ -151,6 +192,10 @@ impl fmt::Display for FaceIdError {
             FaceIdError::BadResponse { reason } => {
                 write!(f, "FaceID sent an unusable response: {reason}")
             }
+            FaceIdError::BackingOff {
+                cause,
+                retry_after_ms,
+            } => write!(f, "{cause} (not asked again for {retry_after_ms} ms)"),
         }
     }
 }
@@ -235,6 +280,23 @@ mod tests {
         };
         assert!(!network.redact(&["s3cr3t"]).to_string().contains("s3cr3t"));
         assert_eq!(FaceIdError::Aborted.redact(&["x"]), FaceIdError::Aborted);
+    }
+
+    #[test]
+    fn a_backing_off_error_is_its_cause_with_the_time_left() {
+        let cause = FaceIdError::Http { status: 503 };
+        let replay = cause.backing_off(1234.2);
+        assert_eq!(replay.kind(), ErrorKind::Http);
+        assert_eq!(replay.cause(), &cause);
+        assert_eq!(replay.retry_after_ms(), Some(1235));
+        assert_eq!(cause.retry_after_ms(), None);
+        // Replaying a replay keeps the original failure, not a nest of them.
+        assert_eq!(replay.backing_off(10.0).cause(), &cause);
+        assert_eq!(
+            replay.to_string(),
+            "FaceID answered HTTP 503 (not asked again for 1235 ms)"
+        );
+        assert_eq!(cause.backing_off(-5.0).retry_after_ms(), Some(0));
     }
 
     #[test]

@@ -81,7 +81,7 @@ fn read_everything(body: &str) {
         assert!(!grant.value.is_empty() && grant.expire_in >= 1);
     }
     if let Some(state) = SavedState::read(&answer) {
-        let _ = CredentialCache::import(Some(state), "IDAEMU01", 1000.0);
+        let _ = CredentialCache::import(Some(state), "IDAEMU01", 1000.0, 0.0);
     }
 }
 
@@ -183,7 +183,7 @@ fn the_seed_corpus_reads_without_panicking() {
     for (name, body) in &corpus {
         read_everything(body);
         let answer = parsed(body);
-        let expected_ok = ["documented-nonce", "real-sign", "unicode"]
+        let expected_ok = ["documented-nonce", "real-sign"]
             .iter()
             .any(|valid| name.starts_with(valid));
         let read = answer.and_then(|answer| parse_ticket_answer(&answer, SENT_AT));
@@ -218,14 +218,14 @@ fn validators_accept_exactly_their_rule() {
             && t.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
     };
-    fuzz("validators", "\\PC{0,70}|[ -~]{0,70}", |text| {
+    fuzz("validators", "\\PC{0,140}|[ -~]{0,140}", |text| {
         prop_assert_eq!(AppId::new(text.clone()).is_ok(), within(&text, 8, b""));
         prop_assert_eq!(UserId::new(text.clone()).is_ok(), within(&text, 30, b"_-"));
         prop_assert_eq!(
             Version::new(text.clone()).is_ok(),
             within(&text, 20, b"._-")
         );
-        prop_assert_eq!(AccessToken::new(text.clone()).is_ok(), visible(&text, 64));
+        prop_assert_eq!(AccessToken::new(text.clone()).is_ok(), visible(&text, 128));
         prop_assert_eq!(Secret::new(text.clone()).is_ok(), visible(&text, 64));
         Ok(())
     });

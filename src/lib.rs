@@ -40,7 +40,7 @@ mod wasm;
 #[cfg(target_arch = "wasm32")]
 pub use wasm::{
     api::{fetch_access_token, fetch_nonce_ticket, fetch_sign_ticket, nonce_string, send},
-    ClientConfig, FaceIdClient, RequestOptions,
+    ClientConfig, FaceIdClient, LocalBoxFuture, RequestOptions, TokenOrigin, TokenSource,
 };
 mod sign;
 
@@ -50,4 +50,7 @@ mod fuzz;
 pub use sign::{nonce_from, sign, SdkSignature, NONCE_LEN};
 mod cache;
 
-pub use cache::{CachedToken, CredentialCache, RetryDecision, SavedState, TokenState};
+pub use cache::{
+    backoff_delay_ms, within_token, CachedToken, CredentialCache, RetryDecision, SavedState,
+    SignPlan, TokenPlan,
+};

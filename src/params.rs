@@ -23,6 +23,15 @@ fn check(
     }
 }
 
+/// The longest token or ticket value accepted, from the caller or from the service.
+const CREDENTIAL_MAX_LEN: usize = 128;
+
+/// The token rule, which every credential that arrives (token or ticket value) must also keep:
+/// 1-128 visible ASCII characters.
+pub(crate) fn is_credential(value: &str) -> bool {
+    !value.is_empty() && value.len() <= CREDENTIAL_MAX_LEN && value.bytes().all(is_visible_ascii)
+}
+
 fn is_visible_ascii(byte: u8) -> bool {
     (0x21..=0x7e).contains(&byte)
 }
@@ -36,7 +45,7 @@ fn is_version_char(byte: u8) -> bool {
 }
 
 macro_rules! param {
-    ($(#[$doc:meta])* $name:ident, field = $field:literal, max = $max:literal,
+    ($(#[$doc:meta])* $name:ident, field = $field:literal, max = $max:expr,
      allowed = $allowed:expr, rule = $rule:literal, debug = $debug:ident) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq)]
@@ -81,9 +90,10 @@ param!(
     rule = "must be 1-8 ASCII letters or digits", debug = shown
 );
 param!(
-    /// An access token: 1-64 visible ASCII characters. Never printed.
-    AccessToken, field = "accessToken", max = 64, allowed = is_visible_ascii,
-    rule = "must be 1-64 visible ASCII characters", debug = redacted
+    /// An access token: 1-128 visible ASCII characters (the kyc hosts document 90-character
+    /// tokens). Never printed.
+    AccessToken, field = "accessToken", max = CREDENTIAL_MAX_LEN, allowed = is_visible_ascii,
+    rule = "must be 1-128 visible ASCII characters", debug = redacted
 );
 param!(
     /// A WBappid's secret: 1-64 visible ASCII characters. Never printed.
@@ -149,14 +159,18 @@ impl Default for TimeoutMs {
     }
 }
 
-/// How many times a failed request is retried (on network errors, timeouts, HTTP 5xx and 429):
-/// an integer in `0..=5`.
+/// How many times a quick failure of a ticket request is retried (connection refused or reset
+/// before any answer, HTTP 429, 502, 503, 504): an integer in `0..=5`. Token requests are never
+/// retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retries(u8);
 
 impl Retries {
     /// The option name used in errors.
     pub const FIELD: &'static str = "retries";
+    /// No retry: what token requests get, since each one that reaches the service mints a token
+    /// and retires the previous one.
+    pub const NONE: Retries = Retries(0);
 
     /// Validates a count given as a JS number.
     pub fn from_f64(count: f64) -> Result<Self, FaceIdError> {
@@ -237,12 +251,14 @@ mod tests {
     }
 
     #[test]
-    fn access_token_is_one_to_sixty_four_visible_ascii() {
-        assert!(AccessToken::new("a".repeat(64)).is_ok());
+    fn access_token_is_one_to_one_hundred_twenty_eight_visible_ascii() {
+        assert!(AccessToken::new("a".repeat(90)).is_ok());
+        assert!(AccessToken::new("a".repeat(128)).is_ok());
+        assert!(is_credential(&"a".repeat(128)) && !is_credential(&"a".repeat(129)));
         assert!(AccessToken::new("!~+/=&?#%").is_ok());
         for bad in [
             String::new(),
-            "a".repeat(65),
+            "a".repeat(129),
             "a b".into(),
             "tok\n".into(),
             "ü".into(),

@@ -4,6 +4,7 @@
 
 use crate::error::FaceIdError;
 use crate::json::{JsonKind, JsonView};
+use crate::params::is_credential;
 use serde::Serialize;
 
 /// The most body bytes read from any answer; reading stops past it.
@@ -107,7 +108,7 @@ pub fn parse_ticket_answer<J: JsonView>(
     if ticket.kind() != JsonKind::Object {
         return Err(FaceIdError::bad_response("the ticket is not an object"));
     }
-    let value = non_empty_string(&ticket, "value")?;
+    let value = credential(&ticket, "value", "the ticket")?;
     let expire_in = expire_in(&ticket)?;
     Ok(Ticket {
         value,
@@ -125,13 +126,30 @@ pub fn parse_access_token_answer<J: JsonView>(
     sent_at_ms: f64,
 ) -> Result<AccessTokenGrant, FaceIdError> {
     check_code(answer)?;
-    let value = non_empty_string(answer, "access_token")?;
+    let value = credential(answer, "access_token", "the access token")?;
     let expire_in = expire_in(answer)?;
     Ok(AccessTokenGrant {
         value,
         expire_in,
         expires_at: expires_at(sent_at_ms, expire_in),
     })
+}
+
+/// A token or ticket value that keeps the token rule; one that does not would be cached and then
+/// refused by our own validation, so it is a broken answer from the start.
+fn credential<J: JsonView>(
+    object: &J,
+    key: &str,
+    what: &'static str,
+) -> Result<String, FaceIdError> {
+    let value = non_empty_string(object, key)?;
+    if is_credential(&value) {
+        Ok(value)
+    } else {
+        Err(FaceIdError::bad_response(format!(
+            "{what} is not 1-128 visible ASCII characters"
+        )))
+    }
 }
 
 fn expires_at(sent_at_ms: f64, expire_in: u32) -> f64 {
@@ -429,6 +447,38 @@ mod tests {
         assert_eq!(access_token(documented, 0.0).unwrap().expire_in, 7200);
         let missing = access_token(r#"{"code":"0","expire_in":1}"#, 0.0);
         assert!(bad_reason(missing).contains("access_token"));
+    }
+
+    #[test]
+    fn arriving_tokens_and_tickets_must_keep_the_token_rule() {
+        let token = |value: &str| {
+            access_token(
+                &format!(r#"{{"code":"0","access_token":"{value}","expire_in":7200}}"#),
+                0.0,
+            )
+        };
+        let ninety = "a".repeat(90);
+        assert_eq!(token(&ninety).unwrap().value, ninety);
+        assert!(token(&"a".repeat(128)).is_ok());
+        for bad in [
+            "a".repeat(129),
+            "tok en".into(),
+            "tok\\u00e9".into(),
+            "t\\n".into(),
+        ] {
+            assert!(
+                bad_reason(token(&bad)).contains("1-128 visible ASCII"),
+                "{bad}"
+            );
+        }
+        let ticket_of = |value: &str| {
+            ticket(&format!(
+                r#"{{"code":"0","tickets":[{{"value":"{value}","expire_in":120}}]}}"#
+            ))
+        };
+        assert!(ticket_of(&"t".repeat(128)).is_ok());
+        assert!(bad_reason(ticket_of(&"t".repeat(129))).contains("the ticket"));
+        assert!(bad_reason(ticket_of("")).contains("empty"));
     }
 
     #[test]

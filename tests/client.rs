@@ -7,7 +7,7 @@ mod support;
 
 use faceid_edge::{
     AppId, ClientConfig, Endpoint, ErrorKind, FaceIdClient, FaceIdError, RefreshAfter, Retries,
-    Secret, TimeoutMs, UserId,
+    Secret, TimeoutMs, TokenOrigin, UserId,
 };
 use futures::future::join_all;
 use std::collections::HashSet;
@@ -135,7 +135,7 @@ async fn a_young_token_refused_by_the_service_is_not_replaced() {
 }
 
 #[wasm_bindgen_test]
-async fn a_forced_refresh_retries_once_and_not_again_within_the_minute() {
+async fn a_forced_refresh_retries_once_and_a_refused_sign_ticket_is_remembered() {
     reset("{}").await;
     let client = client();
     client.access_token().await.unwrap();
@@ -145,36 +145,65 @@ async fn a_forced_refresh_retries_once_and_not_again_within_the_minute() {
     let first = client.sign_ticket().await.unwrap_err();
     assert_eq!(first.kind(), ErrorKind::Api);
     assert_eq!(counters().await, (2, 2, 0));
-    // The next failures within the minute force nothing.
+    // The clock held back inside the wait: the refusal is answered again, with the time left,
+    // and no request is sent.
+    shift_clock(MINUTE_MS + 1_000.0 - 10_000.0);
     for _ in 0..5 {
-        client.sign_ticket().await.unwrap_err();
+        let again = client.sign_ticket().await.unwrap_err();
+        assert_eq!(
+            (again.kind(), again.cause()),
+            (ErrorKind::Api, first.cause())
+        );
+        assert!(again.retry_after_ms().is_some_and(|ms| ms > 0));
     }
+    assert_eq!(counters().await, (2, 2, 0));
+    // After the wait, the young replacement is asked again but not forced out.
+    shift_clock(MINUTE_MS + 1_000.0 + 10_000.0);
+    assert_eq!(
+        client.sign_ticket().await.unwrap_err().kind(),
+        ErrorKind::Api
+    );
     shift_clock(0.0);
     clear_fault().await;
-    assert_eq!(counters().await, (2, 7, 0));
+    assert_eq!(counters().await, (2, 3, 0));
 }
 
 #[wasm_bindgen_test]
-async fn a_failed_refresh_keeps_the_valid_token_until_it_expires() {
+async fn a_failing_token_endpoint_is_asked_once_per_wait_and_the_valid_token_kept() {
     reset("{}").await;
-    let client = FaceIdClient::new(ClientConfig {
-        refresh_after: RefreshAfter::from_seconds(0.2).unwrap(),
-        ..config()
-    });
+    let client = client();
     let token = client.access_token().await.unwrap();
     fault(r#"{"mode":"http_error","status":503,"path":"access_token"}"#).await;
-    sleep(300).await;
-    assert_eq!(client.access_token().await.unwrap().value, token.value);
+    // Due, and each refresh fails; every step jumps past the previous wait (at most 32 s
+    // after six failures), so each asks the service once and keeps the valid token.
+    let mut offset = 20.0 * MINUTE_MS;
+    for failures in 1..=7 {
+        offset += MINUTE_MS + 1_000.0;
+        shift_clock(offset);
+        assert_eq!(client.access_token().await.unwrap().value, token.value);
+        assert_eq!(counters().await.0, 1 + failures);
+    }
+    // Now inside a wait of at least 30 s: no request, the valid token in use.
     assert!(client.nonce_ticket(&user("bob"), None).await.is_ok());
-    assert_eq!(counters().await.0, 3, "each call tried to refresh");
+    assert_eq!(client.access_token().await.unwrap().value, token.value);
+    assert_eq!(counters().await.0, 8);
+    assert!(client.next_refresh_at() >= js_sys::Date::now() + 29_000.0);
 
-    shift_clock(token.expires_at - js_sys::Date::now() + 1.0);
-    let error = client.access_token().await;
-    shift_clock(0.0);
-    assert_eq!(error.unwrap_err(), FaceIdError::Http { status: 503 });
+    // Expired: the next request fails with the time left, and the one after it is not sent.
+    offset = token.expires_at - (js_sys::Date::now() - offset) + 1.0;
+    shift_clock(offset);
+    let failed = client.access_token().await.unwrap_err();
+    let again = client.access_token().await.unwrap_err();
+    assert_eq!(failed.cause(), &FaceIdError::Http { status: 503 });
+    assert_eq!(again.cause(), failed.cause());
+    assert!(failed.retry_after_ms().is_some_and(|ms| ms >= 29_000));
+    assert_eq!(counters().await.0, 9);
 
     clear_fault().await;
-    assert_ne!(client.access_token().await.unwrap().value, token.value);
+    shift_clock(offset + MINUTE_MS + 1_000.0);
+    let fresh = client.access_token().await;
+    shift_clock(0.0);
+    assert_ne!(fresh.unwrap().value, token.value);
 }
 
 #[wasm_bindgen_test]
@@ -228,13 +257,13 @@ async fn no_error_reveals_the_secret_or_a_token() {
     reset("{}").await;
     let wrong = "wrong-secret-that-must-not-leak";
     let client = FaceIdClient::new(ClientConfig {
-        secret: Secret::new(wrong).unwrap(),
+        tokens: TokenOrigin::Secret(Secret::new(wrong).unwrap()),
         ..config()
     });
     let refused = client.access_token().await.unwrap_err();
     let unreachable = FaceIdClient::new(ClientConfig {
         endpoint: Endpoint::new("http://127.0.0.1:1").unwrap(),
-        secret: Secret::new(wrong).unwrap(),
+        tokens: TokenOrigin::Secret(Secret::new(wrong).unwrap()),
         ..config()
     })
     .sign_ticket()

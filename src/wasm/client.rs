@@ -1,9 +1,12 @@
 //! `FaceIdClient`: the credential chain with its caching rules, for one WBappid.
 //!
-//! The rules live in [`CredentialCache`]; this adds the fetching and the single-flight: callers
-//! that need a token (or SIGN ticket) while one is being fetched wait for that same request.
+//! The rules live in [`CredentialCache`]; this adds the fetching and the single flight: callers
+//! that need a token (or SIGN ticket) while one is being fetched wait for that same request, or
+//! use the current one when it is still valid. A client that takes its token from an owner
+//! elsewhere ([`TokenSource`]) shares no request in flight between callers: in a stateless
+//! Workers isolate one request may not wait on another's I/O.
 
-use crate::cache::{CredentialCache, RetryDecision, SavedState, TokenState};
+use crate::cache::{within_token, CredentialCache, RetryDecision, SavedState, SignPlan, TokenPlan};
 use crate::endpoint::Endpoint;
 use crate::error::FaceIdError;
 use crate::params::{
@@ -16,37 +19,86 @@ use crate::wasm::api;
 use crate::wasm::flight::Flight;
 use crate::wasm::transport::{abortable, RequestOptions};
 use serde::Serialize;
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 use std::future::Future;
+use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use web_sys::AbortSignal;
+
+/// A future that borrows from its source and stays on this thread.
+pub type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// The owner of a WBappid's access token, when this client is not: say, the Durable Object that
+/// mints and refreshes the token for a whole fleet of Workers isolates.
+pub trait TokenSource {
+    /// The token to use now.
+    fn token(&self) -> LocalBoxFuture<'_, Result<AccessTokenGrant, FaceIdError>>;
+
+    /// The service refused `token`: the token to use now, which is `token` itself when the
+    /// owner keeps it (its forced-refresh rule allows at most one replacement a minute).
+    fn rejected<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> LocalBoxFuture<'a, Result<AccessTokenGrant, FaceIdError>>;
+}
+
+/// Where a client's access token comes from.
+#[derive(Clone)]
+pub enum TokenOrigin {
+    /// Minted by this client from the WBappid's secret: this client owns the token.
+    Secret(Secret),
+    /// Asked of an owner elsewhere.
+    Source(Rc<dyn TokenSource>),
+}
+
+impl std::fmt::Debug for TokenOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenOrigin::Secret(secret) => f.debug_tuple("Secret").field(secret).finish(),
+            TokenOrigin::Source(_) => f.write_str("Source(..)"),
+        }
+    }
+}
+
+/// How long a client reuses a token from its [`TokenSource`] before asking again: well inside
+/// the service's one-minute overlap after a rotation by the owner.
+const SOURCE_TOKEN_REUSE_MS: f64 = 30_000.0;
 
 /// A [`FaceIdClient`]'s settings.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     /// The WBappid.
     pub app_id: AppId,
-    /// Its secret. Never leaves the client except in the access-token request.
-    pub secret: Secret,
+    /// Where the access token comes from.
+    pub tokens: TokenOrigin,
     /// The service's base URL.
     pub endpoint: Endpoint,
     /// The API version sent and signed.
     pub version: Version,
-    /// The limit of each request, retries included.
+    /// The limit of each request, its retries included.
     pub timeout: TimeoutMs,
-    /// How often a transient failure is retried.
+    /// How often a quick failure of a ticket request is retried; token requests never are.
     pub retries: Retries,
-    /// The token age that triggers a refresh.
+    /// The token age that triggers a refresh (token owners only).
     pub refresh_after: RefreshAfter,
 }
 
 impl ClientConfig {
-    /// A configuration with the defaults: the documented endpoint, version `1.0.0`, 10 s
-    /// requests with 2 retries, and a token refresh every 20 minutes.
+    /// A configuration that owns the token, with the defaults: the documented endpoint, version
+    /// `1.0.0`, 10 s requests with 2 retries, and a token refresh every 20 minutes.
     pub fn new(app_id: AppId, secret: Secret) -> Self {
+        Self::with_origin(app_id, TokenOrigin::Secret(secret))
+    }
+
+    /// A configuration that takes the token from `source`, with the same defaults.
+    pub fn with_token_source(app_id: AppId, source: Rc<dyn TokenSource>) -> Self {
+        Self::with_origin(app_id, TokenOrigin::Source(source))
+    }
+
+    fn with_origin(app_id: AppId, tokens: TokenOrigin) -> Self {
         ClientConfig {
             app_id,
-            secret,
+            tokens,
             endpoint: Endpoint::default(),
             version: Version::default(),
             timeout: TimeoutMs::default(),
@@ -55,25 +107,59 @@ impl ClientConfig {
         }
     }
 
-    fn request_options(&self, signal: Option<AbortSignal>) -> RequestOptions {
+    fn request_options(&self, signal: Option<AbortSignal>, retries: Retries) -> RequestOptions {
         RequestOptions {
             endpoint: self.endpoint.clone(),
             timeout: self.timeout,
             signal,
-            retries: self.retries,
+            retries,
+        }
+    }
+
+    /// The token age after which the cache asks for a new one.
+    fn reuse_ms(&self) -> f64 {
+        match self.tokens {
+            TokenOrigin::Secret(_) => self.refresh_after.as_millis(),
+            TokenOrigin::Source(_) => SOURCE_TOKEN_REUSE_MS,
         }
     }
 }
 
 /// A FaceID request in flight, shared by all who wait for it.
 type Fetch<T> = Flight<Result<T, FaceIdError>>;
+/// A SIGN-ticket request in flight: its waiters also learn whether it refused the token.
+type SignFetch = Flight<Result<Ticket, TicketFailure>>;
 
 struct Inner {
     config: ClientConfig,
     cache: RefCell<CredentialCache>,
     token_flight: RefCell<Option<Fetch<AccessTokenGrant>>>,
     /// The SIGN-ticket request in flight and the token it was made with.
-    sign_flight: RefCell<Option<(String, Fetch<Ticket>)>>,
+    sign_flight: RefCell<Option<(String, SignFetch)>>,
+}
+
+impl Inner {
+    fn cache(&self) -> RefMut<'_, CredentialCache> {
+        self.cache.borrow_mut()
+    }
+}
+
+/// A ticket request's failure, and whether the service has just refused the token with it (a
+/// failure remembered from earlier is not a new refusal, and forces nothing).
+#[derive(Clone)]
+struct TicketFailure {
+    error: FaceIdError,
+    token_refused: bool,
+}
+
+impl From<FaceIdError> for TicketFailure {
+    fn from(error: FaceIdError) -> Self {
+        let token_refused = matches!(error, FaceIdError::Api { .. });
+        TicketFailure {
+            error,
+            token_refused,
+        }
+    }
 }
 
 /// The credential chain of one WBappid: a cached access token and SIGN ticket, fresh NONCE
@@ -97,24 +183,26 @@ fn now() -> f64 {
     js_sys::Date::now()
 }
 
+fn random() -> f64 {
+    js_sys::Math::random()
+}
+
 impl FaceIdClient {
     /// A client with an empty cache.
     pub fn new(config: ClientConfig) -> Self {
-        let cache = CredentialCache::new(config.refresh_after.as_millis());
+        let cache = CredentialCache::new(config.reuse_ms());
         Self::with_cache(config, cache)
     }
 
     /// A client that resumes from [`FaceIdClient::export_state`], so a restarted process keeps
-    /// using the token it had instead of minting one (which would retire the old one).
+    /// using the token it had instead of minting one (which would retire the old one). A state
+    /// that cannot be right (see `CredentialCache::import`) is refused with `invalid_argument`.
     pub fn import_state(config: ClientConfig, state: &str) -> Result<Self, FaceIdError> {
         let saved = js_sys::JSON::parse(state)
             .ok()
             .and_then(|json| SavedState::read(&json));
-        let cache = CredentialCache::import(
-            saved,
-            config.app_id.as_str(),
-            config.refresh_after.as_millis(),
-        )?;
+        let cache =
+            CredentialCache::import(saved, config.app_id.as_str(), config.reuse_ms(), now())?;
         Ok(Self::with_cache(config, cache))
     }
 
@@ -136,11 +224,7 @@ impl FaceIdClient {
 
     /// The token, SIGN ticket and their timing as JSON; never the secret.
     pub fn export_state(&self) -> String {
-        let saved = self
-            .inner
-            .cache
-            .borrow()
-            .export(self.inner.config.app_id.as_str());
+        let saved = self.inner.cache().export(self.inner.config.app_id.as_str());
         // JSON-compatible: absent values are written as `null`, so every key is always there.
         // Plain strings and numbers: serializing them cannot fail.
         saved
@@ -151,38 +235,61 @@ impl FaceIdClient {
             .unwrap_or_default()
     }
 
-    /// The current access token, fetched only when there is none, when it is older than
-    /// `refresh_after`, or when it expires within a minute. If a due refresh fails while the
-    /// current token is still valid, that token is returned and the next call tries again.
+    /// When this client will next request a token if asked (ms since the epoch): when the
+    /// current one is due, or when the wait after a failed token request ends, whichever is
+    /// later; now when one is due now. A token owner arms its refresh timer for this time.
+    pub fn next_refresh_at(&self) -> f64 {
+        self.inner.cache().next_refresh_at(now())
+    }
+
+    /// The current access token. A new one is requested only when there is none or the current
+    /// one is due (older than `refresh_after`, expiring within a minute, or refused): the first
+    /// caller starts the one request and waits for it, every other caller uses the current token
+    /// at once. If the request fails, the current token is used until it expires, and no token
+    /// request is sent for a while (1 s after one failure, doubling up to 60 s); without a
+    /// token, calls meanwhile fail at once with that failure and its `retry_after_ms`.
     pub async fn access_token(&self) -> Result<AccessTokenGrant, FaceIdError> {
-        let fallback = match self.inner.cache.borrow().token_state(now()) {
-            TokenState::Fresh(token) => return Ok(token.grant.clone()),
-            TokenState::Stale(token) => Some(token.grant.clone()),
-            TokenState::Missing => None,
-        };
-        match (self.token_flight().await, fallback) {
-            (Err(_), Some(grant)) if now() < grant.expires_at => Ok(grant),
-            (result, _) => result,
+        let in_flight = self.inner.token_flight.borrow().is_some();
+        let plan = self.inner.cache().plan_token(now(), in_flight);
+        match plan {
+            TokenPlan::Use(grant) => Ok(grant),
+            TokenPlan::Fail(error) => Err(error),
+            TokenPlan::Refresh { fallback } => match (self.refresh_token().await, fallback) {
+                (Err(_), Some(grant)) if now() < grant.expires_at => Ok(grant),
+                (result, _) => result,
+            },
         }
     }
 
     /// Tells the client that the service refused `token`, which a caller got from
-    /// [`FaceIdClient::access_token`] and used elsewhere (say, a worker fetching NONCE tickets).
-    /// Under the forced-refresh rule (token over a minute old, at most one forced refresh a
-    /// minute) the token is replaced; either way, returns the token to use now.
+    /// [`FaceIdClient::access_token`] and used elsewhere (say, a Workers isolate fetching NONCE
+    /// tickets). Under the forced-refresh rule (token over a minute old, at most one forced
+    /// refresh a minute, none while token requests wait out a failure) the token is replaced;
+    /// until its replacement arrives it stays in use. Returns the token to use now.
     pub async fn token_rejected(&self, token: &str) -> Result<AccessTokenGrant, FaceIdError> {
-        let now = now();
-        self.inner.cache.borrow_mut().on_rejected_token(token, now);
+        if let TokenOrigin::Source(source) = &self.inner.config.tokens {
+            let requested_at = now();
+            let grant = source.rejected(token).await?;
+            self.inner.cache().store_token(grant.clone(), requested_at);
+            return Ok(grant);
+        }
+        let decision = self.inner.cache().on_rejected_token(token, now());
+        if decision == RetryDecision::RetryAfterRefresh {
+            if let Ok(grant) = self.refresh_token().await {
+                return Ok(grant);
+            }
+        }
         self.access_token().await
     }
 
-    /// The SIGN ticket of the current token, cached with that token.
+    /// The SIGN ticket of the current token, cached with that token and never outliving it.
     pub async fn sign_ticket(&self) -> Result<Ticket, FaceIdError> {
         self.with_token(None, |token| self.sign_ticket_for(token))
             .await
     }
 
-    /// A fresh one-time NONCE ticket for `user_id`; never cached.
+    /// A fresh one-time NONCE ticket for `user_id`, never cached. Its `expires_at` is never
+    /// later than its token's.
     pub async fn nonce_ticket(
         &self,
         user_id: &UserId,
@@ -190,14 +297,18 @@ impl FaceIdClient {
     ) -> Result<Ticket, FaceIdError> {
         let config = &self.inner.config;
         self.with_token(signal.as_ref(), |token| {
-            let request = NonceTicketRequest {
-                app_id: config.app_id.clone(),
-                access_token: token,
-                user_id: user_id.clone(),
-                version: config.version.clone(),
-            };
-            let options = config.request_options(signal.clone());
-            async move { api::fetch_nonce_ticket(&request, &options).await }
+            let signal = signal.clone();
+            async move {
+                let request = NonceTicketRequest {
+                    app_id: config.app_id.clone(),
+                    access_token: as_access_token(&token)?,
+                    user_id: user_id.clone(),
+                    version: config.version.clone(),
+                };
+                let options = config.request_options(signal, config.retries);
+                let ticket = api::fetch_nonce_ticket(&request, &options).await?;
+                Ok(within_token(ticket, &token))
+            }
         })
         .await
     }
@@ -217,53 +328,82 @@ impl FaceIdClient {
         ))
     }
 
-    /// Runs a ticket request with the current token. If the service refuses it (`api` error),
-    /// the token may have been rotated by someone else: under the cache's forced-refresh rule,
-    /// get a new token and retry once.
+    /// Runs a ticket request with the current token. If the service refuses the token, it may
+    /// have been rotated by someone else: under the forced-refresh rule, wait for a new token
+    /// and retry once. If no new token can be had, the refusal is the answer.
     async fn with_token<T, F, Fut>(
         &self,
         signal: Option<&AbortSignal>,
         attempt: F,
     ) -> Result<T, FaceIdError>
     where
-        F: Fn(AccessToken) -> Fut,
-        Fut: Future<Output = Result<T, FaceIdError>>,
+        F: Fn(AccessTokenGrant) -> Fut,
+        Fut: Future<Output = Result<T, TicketFailure>>,
     {
         let token = abortable(signal, self.access_token()).await?;
-        let token_value = token.value.clone();
-        let error = match attempt(as_access_token(token)?).await {
-            Err(error @ FaceIdError::Api { .. }) => error,
-            result => return result,
+        let refusal = match attempt(token.clone()).await {
+            Err(failure) if failure.token_refused => failure.error,
+            result => return result.map_err(|failure| failure.error),
         };
-        let decision = self
-            .inner
-            .cache
-            .borrow_mut()
-            .on_rejected_token(&token_value, now());
-        if decision == RetryDecision::GiveUp {
-            return Err(error);
+        let next = match &self.inner.config.tokens {
+            TokenOrigin::Source(_) => abortable(signal, self.token_rejected(&token.value)).await,
+            TokenOrigin::Secret(_) => {
+                let decision = self.inner.cache().on_rejected_token(&token.value, now());
+                match decision {
+                    RetryDecision::GiveUp => return Err(refusal),
+                    RetryDecision::RetryWithCurrent => abortable(signal, self.access_token()).await,
+                    RetryDecision::RetryAfterRefresh => {
+                        abortable(signal, self.refresh_token()).await
+                    }
+                }
+            }
+        };
+        match next {
+            Ok(next) if next.value != token.value => {
+                attempt(next).await.map_err(|failure| failure.error)
+            }
+            Err(FaceIdError::Aborted) => Err(FaceIdError::Aborted),
+            // No other token to be had: the refusal is the answer, not why there was none.
+            _ => Err(refusal),
         }
-        let token = abortable(signal, self.access_token()).await?;
-        attempt(as_access_token(token)?).await
     }
 
-    async fn sign_ticket_for(&self, token: AccessToken) -> Result<Ticket, FaceIdError> {
-        let cached = self
-            .inner
-            .cache
-            .borrow()
-            .sign_ticket(token.as_str(), now())
-            .cloned();
-        if let Some(ticket) = cached {
-            return Ok(ticket);
+    /// A new token: from the one token request (started if none is in flight), or from the
+    /// source.
+    async fn refresh_token(&self) -> Result<AccessTokenGrant, FaceIdError> {
+        match &self.inner.config.tokens {
+            TokenOrigin::Secret(secret) => self.token_flight(secret).await,
+            TokenOrigin::Source(source) => {
+                let requested_at = now();
+                let grant = source.token().await?;
+                self.inner.cache().store_token(grant.clone(), requested_at);
+                Ok(grant)
+            }
+        }
+    }
+
+    async fn sign_ticket_for(&self, token: AccessTokenGrant) -> Result<Ticket, TicketFailure> {
+        let plan = self.inner.cache().plan_sign_ticket(&token.value, now());
+        match plan {
+            SignPlan::Use(ticket) => return Ok(ticket),
+            SignPlan::Fail(remembered) => {
+                return Err(TicketFailure {
+                    error: remembered,
+                    token_refused: false,
+                })
+            }
+            SignPlan::Fetch => {}
+        }
+        if let TokenOrigin::Source(_) = self.inner.config.tokens {
+            return fetch_sign_ticket(&self.inner, token).await;
         }
         let flight = {
             let mut slot = self.inner.sign_flight.borrow_mut();
             match &*slot {
-                Some((flight_token, flight)) if flight_token == token.as_str() => flight.clone(),
+                Some((flight_token, flight)) if *flight_token == token.value => flight.clone(),
                 _ => {
                     let flight = self.start_sign_flight(token.clone());
-                    *slot = Some((token.as_str().to_owned(), flight.clone()));
+                    *slot = Some((token.value, flight.clone()));
                     flight
                 }
             }
@@ -271,58 +411,86 @@ impl FaceIdClient {
         flight.await
     }
 
-    /// The access-token request in flight, started if there is none.
-    fn token_flight(&self) -> Fetch<AccessTokenGrant> {
+    /// The access-token request in flight, started if there is none. Never retried: every
+    /// token request that reaches the service mints a token and retires the previous one.
+    fn token_flight(&self, secret: &Secret) -> Fetch<AccessTokenGrant> {
         let mut slot = self.inner.token_flight.borrow_mut();
         slot.get_or_insert_with(|| {
             let inner = Rc::downgrade(&self.inner);
+            let secret = secret.clone();
             Flight::new(async move {
                 let inner = upgrade(&inner)?;
                 let config = &inner.config;
                 let request = AccessTokenRequest {
                     app_id: config.app_id.clone(),
-                    secret: config.secret.clone(),
+                    secret,
                     version: config.version.clone(),
                 };
-                let result = api::fetch_access_token(&request, &config.request_options(None)).await;
+                let options = config.request_options(None, Retries::NONE);
+                let result = api::fetch_access_token(&request, &options).await;
                 inner.token_flight.borrow_mut().take();
-                if let Ok(grant) = &result {
-                    let sent_at = grant.expires_at - f64::from(grant.expire_in) * 1000.0;
-                    inner.cache.borrow_mut().store_token(grant.clone(), sent_at);
+                let mut cache = inner.cache();
+                match result {
+                    Ok(grant) => {
+                        let sent_at = grant.expires_at - f64::from(grant.expire_in) * 1000.0;
+                        cache.store_token(grant.clone(), sent_at);
+                        Ok(grant)
+                    }
+                    Err(error) => Err(cache.token_failed(error, now(), random())),
                 }
-                result
             })
         })
         .clone()
     }
 
-    fn start_sign_flight(&self, token: AccessToken) -> Fetch<Ticket> {
+    fn start_sign_flight(&self, token: AccessTokenGrant) -> SignFetch {
         let inner = Rc::downgrade(&self.inner);
         Flight::new(async move {
             let inner = upgrade(&inner)?;
-            let config = &inner.config;
-            let request = SignTicketRequest {
-                app_id: config.app_id.clone(),
-                access_token: token,
-                version: config.version.clone(),
-            };
-            let result = api::fetch_sign_ticket(&request, &config.request_options(None)).await;
-            let token = request.access_token.as_str();
+            let token_value = token.value.clone();
+            let result = fetch_sign_ticket(&inner, token).await;
             let mut slot = inner.sign_flight.borrow_mut();
             if slot
                 .as_ref()
-                .is_some_and(|(flight_token, _)| flight_token == token)
+                .is_some_and(|(flight_token, _)| *flight_token == token_value)
             {
                 *slot = None;
             }
-            if let Ok(ticket) = &result {
-                inner
-                    .cache
-                    .borrow_mut()
-                    .store_sign_ticket(token, ticket.clone());
-            }
             result
         })
+    }
+}
+
+/// Requests the SIGN ticket of `token` and caches it, or remembers the failure (per token).
+async fn fetch_sign_ticket(
+    inner: &Inner,
+    token: AccessTokenGrant,
+) -> Result<Ticket, TicketFailure> {
+    let config = &inner.config;
+    let request = SignTicketRequest {
+        app_id: config.app_id.clone(),
+        access_token: as_access_token(&token)?,
+        version: config.version.clone(),
+    };
+    let options = config.request_options(None, config.retries);
+    match api::fetch_sign_ticket(&request, &options).await {
+        Ok(ticket) => {
+            let ticket = within_token(ticket, &token);
+            inner
+                .cache()
+                .store_sign_ticket(&token.value, ticket.clone());
+            Ok(ticket)
+        }
+        Err(error) => {
+            let token_refused = matches!(error, FaceIdError::Api { .. });
+            let error = inner
+                .cache()
+                .sign_ticket_failed(&token.value, error, now(), random());
+            Err(TicketFailure {
+                error,
+                token_refused,
+            })
+        }
     }
 }
 
@@ -331,10 +499,10 @@ fn upgrade(inner: &Weak<Inner>) -> Result<Rc<Inner>, FaceIdError> {
     inner.upgrade().ok_or(FaceIdError::Aborted)
 }
 
-/// The service's token as a request parameter; one that breaks the parameter rules is a
-/// broken answer, not the caller's mistake.
-fn as_access_token(grant: AccessTokenGrant) -> Result<AccessToken, FaceIdError> {
-    AccessToken::new(grant.value).map_err(|_| {
-        FaceIdError::bad_response("the access token is not 1-64 visible ASCII characters")
+/// The token as a request parameter. Tokens are checked when they arrive, so this only fails
+/// for one that broke the rule on its way through a [`TokenSource`].
+fn as_access_token(grant: &AccessTokenGrant) -> Result<AccessToken, FaceIdError> {
+    AccessToken::new(grant.value.clone()).map_err(|_| {
+        FaceIdError::bad_response("the access token is not 1-128 visible ASCII characters")
     })
 }

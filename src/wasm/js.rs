@@ -5,19 +5,22 @@
 
 use crate::endpoint::Endpoint;
 use crate::error::FaceIdError;
+use crate::params::is_credential;
 use crate::params::{
     AccessToken, AppId, RefreshAfter, Retries, Secret, TimeoutMs, UserId, Version,
 };
+use crate::protocol::AccessTokenGrant;
 use crate::request::NonceTicketRequest;
 use crate::wasm::api;
-use crate::wasm::client::{ClientConfig, FaceIdClient};
+use crate::wasm::client::{ClientConfig, FaceIdClient, LocalBoxFuture, TokenSource};
 use crate::wasm::transport::RequestOptions;
-use js_sys::{Array, Object, Promise, Reflect};
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use serde::Serialize;
 use std::future::Future;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::future_to_promise;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::AbortSignal;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -26,7 +29,7 @@ const TYPES: &str = r#"
 export interface NonceTicketOptions {
   /** The WBappid: 1-8 ASCII letters/digits. */
   appId: string;
-  /** A current access token of that WBappid: 1-64 visible ASCII characters. */
+  /** A current access token of that WBappid: 1-128 visible ASCII characters. */
   accessToken: string;
   /** The partner's user id: 1-30 characters from A-Z a-z 0-9 _ - */
   userId: string;
@@ -34,9 +37,9 @@ export interface NonceTicketOptions {
   version?: string;
   /** Base URL, default "https://miniprogram-kyc.tencentcloudapi.com". https only (http to loopback). */
   endpoint?: string;
-  /** Limit for the whole request in ms, retries included; default 10000; integer 1..=120000. */
+  /** Limit of the whole call in ms (every attempt, pause and the body); default 10000; integer 1..=120000. */
   timeoutMs?: number;
-  /** Retries on network errors, timeouts, HTTP 5xx and 429, with backoff; default 2; 0..=5. */
+  /** Retries after quick failures (connection refused or reset before any answer, HTTP 429, 502, 503, 504), while time is left; default 2; 0..=5. */
   retries?: number;
   /** Aborts the request. */
   signal?: AbortSignal;
@@ -56,23 +59,43 @@ export interface NonceTicket {
   expires_at: number;
 }
 
-/** Options of `new FaceIdClient()` and `FaceIdClient.importState()`. */
-export interface FaceIdClientOptions {
+/** Settings of `new FaceIdClient()` and `FaceIdClient.importState()` besides the token's origin. */
+export interface FaceIdClientSettings {
   /** The WBappid: 1-8 ASCII letters/digits. */
   appId: string;
-  /** The WBappid's secret: 1-64 visible ASCII characters. Never appears in any message or output. */
-  secret: string;
   /** Base URL, default "https://miniprogram-kyc.tencentcloudapi.com". https only (http to loopback). */
   endpoint?: string;
   /** Default "1.0.0"; 1-20 characters from A-Z a-z 0-9 . _ - */
   version?: string;
-  /** Limit of each request in ms, retries included; default 10000; integer 1..=120000. */
+  /** Limit of each request in ms (every attempt, pause and the body); default 10000; integer 1..=120000. */
   timeoutMs?: number;
-  /** Retries on network errors, timeouts, HTTP 5xx and 429, with backoff; default 2; 0..=5. */
+  /** Retries of a ticket request after quick failures (connection refused or reset before any answer, HTTP 429, 502, 503, 504); default 2; 0..=5. Token requests are never retried. */
   retries?: number;
   /** Token age in seconds that triggers a refresh, default 1200 (20 min); 0 < n <= 86400. */
   refreshAfterSeconds?: number;
 }
+
+/** The owner of a WBappid's access token, for a client that does not mint it: say, the Durable Object that owns the token for a fleet of Workers isolates. */
+export interface TokenSource {
+  /** The token to use now. */
+  token(): Promise<Credential>;
+  /** The service refused `token`: the token to use now (the same one when the owner keeps it). */
+  rejected(token: string): Promise<Credential>;
+}
+
+/** Options of `new FaceIdClient()`: the client mints the token from the secret (it is the token's owner), or takes it from a `tokenSource`. */
+export type FaceIdClientOptions = FaceIdClientSettings & (
+  | {
+      /** The WBappid's secret: 1-64 visible ASCII characters. Never appears in any message or output. */
+      secret: string;
+      tokenSource?: undefined;
+    }
+  | {
+      secret?: undefined;
+      /** Where the token comes from; the client then sends no token request of its own. */
+      tokenSource: TokenSource;
+    }
+);
 
 /** An access token or SIGN ticket. */
 export interface Credential {
@@ -111,6 +134,12 @@ export type FaceIdErrorKind =
 export interface FaceIdError extends Error {
   name: "FaceIdError";
   kind: FaceIdErrorKind;
+  /** A failure the client remembers: ms until it sends that request again (until then, calls that need it fail at once with this error). */
+  retry_after_ms?: number;
+  /** network: what the platform reported, credentials removed. */
+  detail?: string;
+  /** bad_response: what was wrong with the answer. */
+  reason?: string;
   /** invalid_argument: the option at fault, e.g. "userId". */
   field?: string;
   /** api: the service's code, as a string. */
@@ -222,6 +251,14 @@ impl JsFaceIdClient {
         self.client.export_state()
     }
 
+    /// When the client will next request a token if asked (ms since the epoch): when the token
+    /// is due, or when the wait after a failed token request ends, whichever is later. A token
+    /// owner arms its refresh timer (say, a Durable Object alarm) for this time.
+    #[wasm_bindgen(js_name = nextRefreshAt)]
+    pub fn next_refresh_at(&self) -> f64 {
+        self.client.next_refresh_at()
+    }
+
     /// The current access token (cached; refreshed when old or expiring).
     #[wasm_bindgen(js_name = accessToken, unchecked_return_type = "Promise<Credential>")]
     pub fn access_token(&self) -> Promise {
@@ -305,18 +342,159 @@ fn user_id_from(value: JsValue) -> Result<UserId, FaceIdError> {
 
 fn client_config(options: JsValue) -> Result<ClientConfig, FaceIdError> {
     let options = Options::new(options)?;
-    Ok(ClientConfig {
-        app_id: AppId::new(options.required_string(AppId::FIELD)?)?,
-        secret: Secret::new(options.required_string(Secret::FIELD)?)?,
-        endpoint: options.endpoint()?,
-        version: options.version()?,
-        timeout: options.timeout()?,
-        retries: options.retries()?,
-        refresh_after: match options.number(RefreshAfter::FIELD)? {
-            Some(seconds) => RefreshAfter::from_seconds(seconds)?,
-            None => RefreshAfter::default(),
+    let app_id = AppId::new(options.required_string(AppId::FIELD)?)?;
+    let secret = options.optional_string(Secret::FIELD)?;
+    let mut config = match (secret, options.get(TOKEN_SOURCE)?) {
+        (Some(secret), None) => ClientConfig::new(app_id, Secret::new(secret)?),
+        (None, Some(source)) => {
+            ClientConfig::with_token_source(app_id, Rc::new(JsTokenSource::new(source)?))
+        }
+        (Some(_), Some(_)) => {
+            return Err(FaceIdError::InvalidArgument {
+                field: TOKEN_SOURCE,
+                rule: "cannot be given together with secret",
+            })
+        }
+        (None, None) => {
+            return Err(FaceIdError::InvalidArgument {
+                field: Secret::FIELD,
+                rule: "is required, unless a tokenSource is given",
+            })
+        }
+    };
+    config.endpoint = options.endpoint()?;
+    config.version = options.version()?;
+    config.timeout = options.timeout()?;
+    config.retries = options.retries()?;
+    if let Some(seconds) = options.number(RefreshAfter::FIELD)? {
+        config.refresh_after = RefreshAfter::from_seconds(seconds)?;
+    }
+    Ok(config)
+}
+
+const TOKEN_SOURCE: &str = "tokenSource";
+
+/// A JS `{ token(), rejected(token) }` owner of the token.
+struct JsTokenSource {
+    object: JsValue,
+    token: Function,
+    rejected: Function,
+}
+
+impl JsTokenSource {
+    fn new(source: JsValue) -> Result<Self, FaceIdError> {
+        let method = |name: &str| {
+            Reflect::get(&source, &JsValue::from_str(name))
+                .ok()
+                .and_then(|method| method.dyn_into::<Function>().ok())
+        };
+        match (source.is_object(), method("token"), method("rejected")) {
+            (true, Some(token), Some(rejected)) => Ok(JsTokenSource {
+                object: source,
+                token,
+                rejected,
+            }),
+            _ => Err(FaceIdError::InvalidArgument {
+                field: TOKEN_SOURCE,
+                rule: "must be an object with token() and rejected(token) methods",
+            }),
+        }
+    }
+}
+
+impl TokenSource for JsTokenSource {
+    fn token(&self) -> LocalBoxFuture<'_, Result<AccessTokenGrant, FaceIdError>> {
+        Box::pin(source_answer(self.token.call0(&self.object)))
+    }
+
+    fn rejected<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> LocalBoxFuture<'a, Result<AccessTokenGrant, FaceIdError>> {
+        let called = self.rejected.call1(&self.object, &JsValue::from_str(token));
+        Box::pin(source_answer(called))
+    }
+}
+
+/// What a token source's method returned (a promise or a value) as a checked token: the token
+/// rule holds for tokens from an owner as for tokens from the service.
+async fn source_answer(called: Result<JsValue, JsValue>) -> Result<AccessTokenGrant, FaceIdError> {
+    let returned = called.map_err(source_failure)?;
+    let settled = JsFuture::from(Promise::resolve(&returned))
+        .await
+        .map_err(source_failure)?;
+    let field = |name: &str| Reflect::get(&settled, &JsValue::from_str(name)).ok();
+    let value = field("value").and_then(|value| value.as_string());
+    let expire_in = field("expire_in")
+        .and_then(|n| n.as_f64())
+        .filter(|n| n.fract() == 0.0 && (1.0..=f64::from(u32::MAX)).contains(n));
+    let expires_at = field("expires_at")
+        .and_then(|n| n.as_f64())
+        .filter(|n| n.is_finite());
+    match (value, expire_in, expires_at) {
+        (Some(value), Some(expire_in), Some(expires_at)) if is_credential(&value) => {
+            Ok(AccessTokenGrant {
+                value,
+                expire_in: expire_in as u32,
+                expires_at,
+            })
+        }
+        _ => Err(FaceIdError::bad_response(
+            "the token source did not answer { value: 1-128 visible ASCII characters, expire_in, expires_at }",
+        )),
+    }
+}
+
+/// A token source's rejection as a `FaceIdError`: one of this package's errors (say, passed on
+/// by the owner) keeps its kind, details and `retry_after_ms`; anything else is a `network`
+/// failure to reach the owner.
+fn source_failure(error: JsValue) -> FaceIdError {
+    let text = |name: &str| {
+        Reflect::get(&error, &JsValue::from_str(name))
+            .ok()
+            .and_then(|value| value.as_string())
+    };
+    let number = |name: &str| {
+        Reflect::get(&error, &JsValue::from_str(name))
+            .ok()
+            .and_then(|value| value.as_f64())
+            .filter(|n| n.is_finite() && *n >= 0.0)
+    };
+    let message = text("message").unwrap_or_default();
+    let failure = match text("kind").as_deref() {
+        Some("api") => FaceIdError::Api {
+            code: text("code").unwrap_or_default(),
+            msg: text("msg").unwrap_or_default(),
+            transaction_time: text("transaction_time"),
         },
-    })
+        Some("http") => match number("status") {
+            Some(status) if status <= 999.0 => FaceIdError::Http {
+                status: status as u16,
+            },
+            _ => source_unreachable(&message),
+        },
+        Some("network") => FaceIdError::Network {
+            detail: text("detail").unwrap_or(message),
+        },
+        Some("timeout") => FaceIdError::Timeout {
+            timeout_ms: number("timeoutMs").map_or(0, |ms| ms.min(f64::from(u32::MAX)) as u32),
+        },
+        Some("aborted") => FaceIdError::Aborted,
+        Some("bad_response") => FaceIdError::BadResponse {
+            reason: text("reason").unwrap_or(message),
+        },
+        _ => source_unreachable(&message),
+    };
+    match number("retry_after_ms") {
+        Some(wait) => failure.backing_off(wait),
+        None => failure,
+    }
+}
+
+fn source_unreachable(message: &str) -> FaceIdError {
+    FaceIdError::Network {
+        detail: format!("the token source failed: {message}"),
+    }
 }
 
 /// The `{ value, expire_in, expires_at }` view of a token or ticket.
@@ -441,7 +619,10 @@ fn error_to_js(error: FaceIdError) -> JsValue {
         let _ = Reflect::set(&js, &JsValue::from_str(key), &value);
     };
     set("kind", error.kind().as_str().into());
-    match &error {
+    if let Some(wait) = error.retry_after_ms() {
+        set("retry_after_ms", wait.into());
+    }
+    match error.cause() {
         FaceIdError::InvalidArgument { field, .. } => set("field", (*field).into()),
         FaceIdError::Api {
             code,
@@ -456,7 +637,9 @@ fn error_to_js(error: FaceIdError) -> JsValue {
         }
         FaceIdError::Http { status } => set("status", (*status).into()),
         FaceIdError::Timeout { timeout_ms } => set("timeoutMs", (*timeout_ms).into()),
-        FaceIdError::Network { .. } | FaceIdError::Aborted | FaceIdError::BadResponse { .. } => {}
+        FaceIdError::Network { detail } => set("detail", detail.into()),
+        FaceIdError::BadResponse { reason } => set("reason", reason.into()),
+        FaceIdError::Aborted | FaceIdError::BackingOff { .. } => {}
     }
     js.into()
 }

@@ -9,5 +9,5 @@ mod json;
 mod sys;
 mod transport;
 
-pub use client::{ClientConfig, FaceIdClient};
+pub use client::{ClientConfig, FaceIdClient, LocalBoxFuture, TokenOrigin, TokenSource};
 pub use transport::RequestOptions;

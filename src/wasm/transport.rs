@@ -1,12 +1,12 @@
-//! GET through the global `fetch`: bounded in time and size, cancelled when dropped, retried with
-//! backoff on transient failures, never following a redirect.
+//! GET through the global `fetch`: bounded in time and size, cancelled when dropped, retried
+//! after quick failures, never following a redirect.
 
 use crate::endpoint::{find_str, Endpoint};
 use crate::error::FaceIdError;
 use crate::params::{Retries, TimeoutMs};
 use crate::protocol::BodyBudget;
 use crate::wasm::sys::{self, Utf8Decoder};
-use js_sys::{Function, Promise, Reflect, Uint8Array};
+use js_sys::{Function, Promise, Uint8Array};
 use std::cell::Cell;
 use std::future::{poll_fn, Future};
 use std::pin::{pin, Pin};
@@ -24,11 +24,11 @@ use web_sys::{
 pub struct RequestOptions {
     /// The service's base URL.
     pub endpoint: Endpoint,
-    /// The limit for the whole request, body and retries included.
+    /// The limit of the whole call: every attempt, every pause and the body.
     pub timeout: TimeoutMs,
     /// Aborts the request when it fires.
     pub signal: Option<AbortSignal>,
-    /// How often a transient failure is retried.
+    /// How often a quick failure is retried.
     pub retries: Retries,
 }
 
@@ -39,12 +39,33 @@ pub(crate) struct Answer {
     pub sent_at_ms: f64,
 }
 
+/// A failed attempt and what it allows next.
+struct Failure {
+    error: FaceIdError,
+    /// Failed before any answer, or answered 429, 502, 503 or 504: another attempt may do better.
+    quick: bool,
+    /// The answer's `Retry-After`, in milliseconds, when it gave one in seconds.
+    retry_after_ms: Option<f64>,
+}
+
+impl From<FaceIdError> for Failure {
+    fn from(error: FaceIdError) -> Self {
+        Failure {
+            error,
+            quick: false,
+            retry_after_ms: None,
+        }
+    }
+}
+
 /// Sends `GET url`, reads at most [`crate::BODY_LIMIT`] bytes of a 2xx answer and parses it as JSON.
 ///
-/// Network errors, timeouts, HTTP 5xx and 429 are retried up to `options.retries` times with
-/// exponential backoff and full jitter. Every attempt and pause fits in `options.timeout`: each
-/// attempt gets an equal share of the time left, and a pause that would not leave time for
-/// another attempt ends the call with the last error. The caller's signal stops everything.
+/// `options.timeout` bounds the whole call, and every attempt may use all of the time left: none
+/// is cut short to leave room for another. Only quick failures are retried (see [`Failure`]), up
+/// to `options.retries` times and only while time is left, after the answer's `Retry-After` or
+/// else a short jittered pause; a `Retry-After` that does not fit ends the call with that error.
+/// The call ends with `timeout` only once `options.timeout` has passed. The caller's signal stops
+/// everything.
 ///
 /// `sensitive` lists the credentials in the URL, scrubbed from any platform message we pass on.
 pub(crate) async fn get(
@@ -52,60 +73,78 @@ pub(crate) async fn get(
     options: &RequestOptions,
     sensitive: &[&str],
 ) -> Result<Answer, FaceIdError> {
-    let signal = options.signal.as_ref();
-    let total_ms = f64::from(options.timeout.get());
-    let attempts = u32::from(options.retries.get()) + 1;
-    let started = js_sys::Date::now();
-    let mut attempt = 0;
-    loop {
-        let left_ms = total_ms - (js_sys::Date::now() - started);
-        let share_ms = (left_ms / f64::from(attempts - attempt)).max(1.0) as u32;
-        let error = match get_once(url, share_ms, signal, sensitive).await {
-            Ok(answer) => return Ok(answer),
-            // The caller set a limit for the whole call: report that one.
-            Err(FaceIdError::Timeout { .. }) => FaceIdError::Timeout {
-                timeout_ms: options.timeout.get(),
-            },
-            Err(error) => error,
-        };
-        attempt += 1;
-        if attempt == attempts || !is_transient(&error) {
-            return Err(error);
+    let timeout_ms = options.timeout.get();
+    // One millisecond more: `Date.now()` is truncated, so the call never ends a hair early.
+    let deadline = js_sys::Date::now() + f64::from(timeout_ms) + 1.0;
+    let attempts = async {
+        let mut retried = 0;
+        loop {
+            let failure = match get_once(url, sensitive).await {
+                Ok(answer) => return Ok(answer),
+                Err(failure) => failure,
+            };
+            if !failure.quick || retried == options.retries.get() {
+                return Err(failure.error);
+            }
+            retried += 1;
+            let pause_ms = failure
+                .retry_after_ms
+                .unwrap_or_else(|| backoff_ms(retried));
+            if js_sys::Date::now() + pause_ms >= deadline {
+                return Err(failure.error);
+            }
+            sleep(pause_ms).await;
         }
-        let pause_ms = backoff_ms(attempt);
-        if js_sys::Date::now() - started + pause_ms >= total_ms {
-            return Err(error);
-        }
-        abortable(signal, sleep(pause_ms)).await?;
-    }
+    };
+    let bounded = within(deadline, timeout_ms, attempts);
+    abortable(options.signal.as_ref(), bounded).await
 }
 
-/// Failures worth another attempt. Never `invalid_argument`, `api` (the service answered),
-/// `bad_response` (it would answer the same) or a 4xx other than 429.
-fn is_transient(error: &FaceIdError) -> bool {
-    match error {
-        FaceIdError::Network { .. } | FaceIdError::Timeout { .. } => true,
-        FaceIdError::Http { status } => *status >= 500 || *status == 429,
-        _ => false,
-    }
-}
-
-/// Full jitter: a uniformly random pause below 100 ms × 2^(attempt - 1), capped at 1 s, so
+/// Full jitter: a uniformly random pause below 100 ms × 2^(retry - 1), capped at 1 s, so
 /// clients that failed together do not retry together.
-fn backoff_ms(attempt: u32) -> f64 {
-    let ceiling = (100.0 * f64::from(1u32 << attempt.min(10)) / 2.0).min(1000.0);
+fn backoff_ms(retry: u8) -> f64 {
+    let ceiling = (50.0 * f64::from(1u32 << retry.min(10))).min(1000.0);
     js_sys::Math::random() * ceiling
 }
 
+/// Runs `work` until `deadline` (ms since the epoch); past it, `work` is dropped (cancelling the
+/// request it owns) and the result is `timeout`.
+async fn within<T>(
+    deadline: f64,
+    timeout_ms: u32,
+    work: impl Future<Output = Result<T, FaceIdError>>,
+) -> Result<T, FaceIdError> {
+    let mut work = pin!(work);
+    let mut expired = pin!(until(deadline));
+    poll_fn(|cx| match work.as_mut().poll(cx) {
+        Poll::Ready(result) => Poll::Ready(result),
+        Poll::Pending => expired
+            .as_mut()
+            .poll(cx)
+            .map(|()| Err(FaceIdError::Timeout { timeout_ms })),
+    })
+    .await
+}
+
+/// Resolves once the clock has reached `deadline`. Timers may fire early by the wall clock (Node
+/// arms them from a cached loop time), so the clock decides, not the timer.
+async fn until(deadline: f64) {
+    loop {
+        let left_ms = deadline - js_sys::Date::now();
+        if left_ms <= 0.0 {
+            return;
+        }
+        sleep(left_ms.ceil()).await;
+    }
+}
+
 /// Resolves after `ms`; the timer is cleared if the wait is dropped early.
-async fn sleep(ms: f64) -> Result<(), FaceIdError> {
+async fn sleep(ms: f64) {
     let mut timer = JsValue::UNDEFINED;
     let elapsed = Promise::new(&mut |resolve, _| timer = sys::set_timeout(&resolve, ms as u32));
     let _clear = ClearOnDrop(timer);
-    JsFuture::from(elapsed)
-        .await
-        .map(drop)
-        .map_err(|_| FaceIdError::Aborted)
+    // The promise only ever resolves.
+    let _ = JsFuture::from(elapsed).await;
 }
 
 struct ClearOnDrop(JsValue);
@@ -122,17 +161,9 @@ thread_local! {
     static REDIRECT_MANUAL: Cell<bool> = const { Cell::new(false) };
 }
 
-/// One attempt, limited to `timeout_ms`.
-async fn get_once(
-    url: &str,
-    timeout_ms: u32,
-    signal: Option<&AbortSignal>,
-    sensitive: &[&str],
-) -> Result<Answer, FaceIdError> {
-    if signal.is_some_and(AbortSignal::aborted) {
-        return Err(FaceIdError::Aborted);
-    }
-    let guard = Deadline::arm(timeout_ms, signal)?;
+/// One attempt, without a time limit of its own: [`get`] drops it at the deadline.
+async fn get_once(url: &str, sensitive: &[&str]) -> Result<Answer, Failure> {
+    let guard = Cancel::new()?;
     let sent_at_ms = js_sys::Date::now();
     let manual = REDIRECT_MANUAL.get();
     let response = match send(url, &guard, manual).await {
@@ -143,17 +174,25 @@ async fn get_once(
         sent => sent,
     };
     let response: Response = response
-        .map_err(|error| guard.failure(error, sensitive))?
+        .map_err(|error| Failure {
+            error: network_failure(&error, sensitive),
+            // Nothing was answered: the service did no work, so another attempt is safe.
+            quick: true,
+            retry_after_ms: None,
+        })?
         .dyn_into()
         .map_err(|_| FaceIdError::bad_response("fetch did not return a Response"))?;
     // With "manual", a redirect arrives as a 3xx (or an opaque status 0): never followed, since
     // it would carry the secret or token to another host.
     if !response.ok() {
-        return Err(FaceIdError::Http {
-            status: response.status(),
+        let status = response.status();
+        return Err(Failure {
+            error: FaceIdError::Http { status },
+            quick: matches!(status, 429 | 502 | 503 | 504),
+            retry_after_ms: retry_after_ms(&response),
         });
     }
-    let body = read_capped(&response, &guard, sensitive).await?;
+    let body = read_capped(&response, sensitive).await?;
     guard.finished.set(true);
     // Decoded and parsed on the JS side: the body never enters wasm memory.
     let json = UTF8
@@ -164,13 +203,26 @@ async fn get_once(
     Ok(Answer { json, sent_at_ms })
 }
 
+/// A `Retry-After` given in whole seconds, in milliseconds. The HTTP-date form is not used: the
+/// service's clock zone is unknown.
+fn retry_after_ms(response: &Response) -> Option<f64> {
+    let value = response.headers().get("retry-after").ok().flatten()?;
+    let seconds = value.trim();
+    let whole =
+        !seconds.is_empty() && seconds.len() <= 6 && seconds.bytes().all(|b| b.is_ascii_digit());
+    whole
+        .then(|| seconds.parse::<u32>().ok())
+        .flatten()
+        .map(|seconds| f64::from(seconds) * 1000.0)
+}
+
 thread_local! {
     /// One decoder for every answer: making one per request costs more than the decoding.
     static UTF8: Option<Utf8Decoder> = Utf8Decoder::new().ok();
 }
 
 /// Starts the fetch and waits for the response head.
-async fn send(url: &str, guard: &Deadline, manual_redirect: bool) -> Result<JsValue, JsValue> {
+async fn send(url: &str, guard: &Cancel, manual_redirect: bool) -> Result<JsValue, JsValue> {
     let init = RequestInit::new();
     init.set_method("GET");
     init.set_signal(Some(&guard.controller.signal()));
@@ -189,12 +241,9 @@ fn refuses_redirect_error(error: &JsValue) -> bool {
     })
 }
 
-/// The body's bytes, kept on the JS side: they are decoded and parsed there.
-async fn read_capped(
-    response: &Response,
-    guard: &Deadline,
-    sensitive: &[&str],
-) -> Result<Uint8Array, FaceIdError> {
+/// The body's bytes, kept on the JS side: they are decoded and parsed there. A failure while
+/// reading is not quick: the service has answered, and may have done its work.
+async fn read_capped(response: &Response, sensitive: &[&str]) -> Result<Uint8Array, FaceIdError> {
     let Some(stream) = response.body() else {
         return Ok(Uint8Array::new_with_length(0));
     };
@@ -204,7 +253,7 @@ async fn read_capped(
     loop {
         let chunk = JsFuture::from(reader.read())
             .await
-            .map_err(|error| guard.failure(error, sensitive))?;
+            .map_err(|error| network_failure(&error, sensitive))?;
         if sys::data_member(&chunk, &"done".into()).is_truthy() {
             break;
         }
@@ -228,86 +277,41 @@ async fn read_capped(
     Ok(body)
 }
 
-/// Owns the request's `AbortController`: fires it on timeout or on the caller's signal, and on
-/// drop, so a request never outlives its future.
-struct Deadline {
+/// Owns the request's `AbortController` and fires it on drop, so a request never outlives its
+/// future: a timeout or the caller's signal ends a request by dropping it.
+struct Cancel {
     controller: AbortController,
     /// Set once the body has been read to its end: nothing is left to cancel, and aborting would
     /// only cost (a DOMException and an event per request).
     finished: Cell<bool>,
-    timeout_ms: u32,
-    timer: JsValue,
-    /// The caller's signal and the listener that forwards its abort to our controller.
-    caller: Option<(AbortSignal, Function)>,
 }
 
-/// The abort reason our timer gives, which tells a timeout from any other abort.
-const TIMEOUT_REASON: &str = "faceid-edge: timeout";
-
-impl Deadline {
-    fn arm(timeout_ms: u32, signal: Option<&AbortSignal>) -> Result<Self, FaceIdError> {
+impl Cancel {
+    fn new() -> Result<Self, FaceIdError> {
         let controller = AbortController::new().map_err(|_| FaceIdError::Network {
             detail: String::from("this platform has no AbortController"),
         })?;
-        // `controller.abort` bound in JS rather than Rust closures: nothing to allocate or free
-        // on the wasm side for each request.
-        let abort: Function = Reflect::get(&controller, &JsValue::from_str("abort"))
-            .ok()
-            .and_then(|abort| abort.dyn_into().ok())
-            .ok_or_else(|| FaceIdError::Network {
-                detail: String::from("this platform's AbortController cannot abort"),
-            })?;
-        let on_timeout: Function = abort
-            .bind1(&controller, &JsValue::from_str(TIMEOUT_REASON))
-            .unchecked_into();
-        let timer = sys::set_timeout(&on_timeout, timeout_ms);
-        let caller = signal.cloned().map(|signal| {
-            let on_abort: Function = abort.bind0(&controller).unchecked_into();
-            let _ = signal.add_event_listener_with_callback("abort", &on_abort);
-            (signal, on_abort)
-        });
-        Ok(Deadline {
+        Ok(Cancel {
             controller,
             finished: Cell::new(false),
-            timeout_ms,
-            timer,
-            caller,
         })
-    }
-
-    /// Classifies a rejection: the caller's abort, our timeout, or a network failure.
-    fn failure(&self, error: JsValue, sensitive: &[&str]) -> FaceIdError {
-        let signal = self.controller.signal();
-        if self
-            .caller
-            .as_ref()
-            .is_some_and(|(caller, _)| caller.aborted())
-        {
-            FaceIdError::Aborted
-        } else if signal.aborted() && signal.reason().as_string().as_deref() == Some(TIMEOUT_REASON)
-        {
-            FaceIdError::Timeout {
-                timeout_ms: self.timeout_ms,
-            }
-        } else {
-            FaceIdError::Network {
-                detail: describe(&error),
-            }
-            .redact(sensitive)
-        }
     }
 }
 
-impl Drop for Deadline {
+impl Drop for Cancel {
     fn drop(&mut self) {
-        sys::clear_timeout(&self.timer);
-        if let Some((signal, on_abort)) = &self.caller {
-            let _ = signal.remove_event_listener_with_callback("abort", on_abort);
-        }
         if !self.finished.get() {
             self.controller.abort();
         }
     }
+}
+
+/// A rejection of `fetch` or of a body read, with the credentials scrubbed from its text.
+fn network_failure(error: &JsValue, sensitive: &[&str]) -> FaceIdError {
+    FaceIdError::Network {
+        detail: describe(error),
+    }
+    .redact(sensitive)
 }
 
 /// `"TypeError: fetch failed (connect ECONNREFUSED ...)"` from whatever the platform rejected with.

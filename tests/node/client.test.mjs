@@ -200,10 +200,12 @@ describeFlavor('esm', ({ api, baseOptions, newClient }) => {
       const tickets = await Promise.all(Array.from({ length: 200 }, () => client.signTicket()));
       const newToken = await client.accessToken();
       assert.notEqual(newToken.value, token.value);
-      assert.equal(new Set(tickets.map((t) => t.value)).size, 1, 'one SIGN ticket for all callers');
+      // The first caller starts the one refresh and waits for it; the others use the current
+      // token, and its SIGN ticket, at once.
       assert.notEqual(tickets[0].value, sign.value, 'a new token means a new SIGN ticket');
+      assert.deepEqual(new Set(tickets.slice(1).map((t) => t.value)), new Set([sign.value]));
       assert.equal(emu.state.log.at(-1).query.access_token, newToken.value, 'fetched with the new token');
-      await expectCounts(2, 2, 0, '200 callers of a stale token share one refresh and one SIGN request');
+      await expectCounts(2, 2, 0, '200 callers of a due token: one refresh and one SIGN request');
     });
 
     it('the default refreshAfterSeconds is 1200', async () => {
@@ -267,15 +269,22 @@ describeFlavor('esm', ({ api, baseOptions, newClient }) => {
       await expectCounts(1, 0, 0);
     });
 
-    it('a failed token request fails every waiter once, and the next call tries again', async () => {
+    it('a failed token request fails every waiter once; the next asks again only after the wait', async () => {
       const client = newClient();
       await fault({ mode: 'http_error', status: 503, path: 'access_token', count: 1 });
       const results = await Promise.allSettled(Array.from({ length: 50 }, () => client.signTicket()));
       for (const result of results) {
         assert.equal(result.status, 'rejected');
         checkError(result.reason, 'http', { status: 503 });
+        assert.ok(result.reason.retry_after_ms > 0 && result.reason.retry_after_ms <= 1000);
       }
       await expectCounts(1, 0, 0, 'the 50 callers shared one failed request');
+      // Held back inside the wait (0.5-1 s after one failure): the failure again, at once.
+      shiftClock(-10_000);
+      const again = await expectFailure(client.signTicket(), 'http', { status: 503 });
+      assert.ok(again.retry_after_ms > 9000, `retry_after_ms ${again.retry_after_ms}`);
+      await expectCounts(1, 0, 0, 'no token request during the wait');
+      shiftClock(1000);
       await client.signTicket();
       await expectCounts(2, 1, 0);
     });
@@ -398,10 +407,19 @@ describeFlavor('esm', ({ api, baseOptions, newClient }) => {
       const first = await counts();
       console.log(`rate limit, first refused signTicket: access_token=${first.access_token} sign=${first.sign}`);
       assert.deepEqual(first, { access_token: 2, sign: 2, nonce: 0 }, 'one forced refresh, one retry');
-      for (let i = 0; i < 5; i += 1) await expectFailure(client.signTicket(), 'api', { code: '500001' });
+      // Held back inside the SIGN request's wait: the refusal again, at once, and no request.
+      shiftClock(MINUTE_MS + 1000 - 10_000);
+      for (let i = 0; i < 5; i += 1) {
+        const again = await expectFailure(client.signTicket(), 'api', { code: '500001' });
+        assert.ok(again.retry_after_ms > 0, 'a remembered failure says when it ends');
+      }
+      await expectCounts(2, 2, 0, 'SIGN requests wait out a failure');
+      // After the wait: asked again, and no forced refresh of the young replacement.
+      shiftClock(MINUTE_MS + 1000 + 10_000);
+      await expectFailure(client.signTicket(), 'api', { code: '500001' });
       const c = await counts();
-      console.log(`rate limit, five more within the minute: access_token=${c.access_token} sign=${c.sign}`);
-      assert.deepEqual(c, { access_token: 2, sign: 7, nonce: 0 }, 'no forced refresh within the minute');
+      console.log(`rate limit, one more after the wait: access_token=${c.access_token} sign=${c.sign}`);
+      assert.deepEqual(c, { access_token: 2, sign: 3, nonce: 0 }, 'no forced refresh within the minute');
     });
 
     it('the once-a-minute limit holds on its own, for an old token (timing resumed via exportState)', async () => {
@@ -455,26 +473,41 @@ describeFlavor('esm', ({ api, baseOptions, newClient }) => {
   });
 
   describe('a failed scheduled refresh', () => {
-    it('keeps serving the valid token, retries on the next call, and fails only once it expired', async () => {
-      const client = newClient({ refreshAfterSeconds: 0.2 });
+    it('keeps serving the valid token, asks once per wait, and fails only once it expired', async () => {
+      const client = newClient();
       const token = await client.accessToken();
       await fault({ mode: 'http_error', status: 503, path: 'access_token' });
-      await sleep(300);
-      assert.equal((await client.accessToken()).value, token.value);
+      // Due, and each refresh fails. Every step jumps past the previous wait (at most 32 s after
+      // six failures): each asks once and keeps serving the valid token.
+      let offset = 20 * MINUTE_MS;
+      for (let failures = 1; failures <= 7; failures += 1) {
+        offset += MINUTE_MS + 1000;
+        shiftClock(offset);
+        assert.equal((await client.accessToken()).value, token.value);
+        await expectCounts(1 + failures, 0, 0);
+        assert.ok(client.nextRefreshAt() > Date.now(), 'the next refresh waits for the end of the wait');
+      }
+      // Inside a wait of at least 30 s now: callers use the valid token without a request.
       const ticket = await client.nonceTicket('bob');
       assert.equal(emu.state.log.at(-1).query.access_token, token.value);
       assert.equal(ticket.value.length, 64);
-      await expectCounts(3, 0, 1, 'each call tried to refresh');
+      assert.equal((await client.accessToken()).value, token.value);
+      await expectCounts(8, 0, 1, 'no token request during the wait');
+      assert.ok(client.nextRefreshAt() >= Date.now() + 29_000, 'the owner is told when to try again');
 
-      shiftClock(token.expires_at - realNow() + 1);
-      await expectFailure(client.accessToken(), 'http', { status: 503 }, [token.value]);
+      // Expired (its emulator copy too): the next call asks and fails, the one after fails at once.
+      offset = token.expires_at - realNow() + 1;
+      shiftClock(offset);
+      const failed = await expectFailure(client.accessToken(), 'http', { status: 503 }, [token.value]);
+      assert.ok(failed.retry_after_ms >= 29_000, `retry_after_ms ${failed.retry_after_ms}`);
       await expectFailure(client.signTicket(), 'http', { status: 503 }, [token.value]);
-      await expectCounts(5, 0, 1, 'no request with the expired token');
+      await expectCounts(9, 0, 1, 'no request with the expired token, none during the wait');
 
       await control(emu, 'DELETE', 'fault');
+      shiftClock(offset + MINUTE_MS + 1000);
       const fresh = await client.accessToken();
       assert.notEqual(fresh.value, token.value);
-      await expectCounts(6, 0, 1);
+      await expectCounts(10, 0, 1);
     });
   });
 
@@ -692,13 +725,13 @@ describeFlavor('esm', ({ api, baseOptions, newClient }) => {
     });
 
     it('failing token requests: no secret in the error', async () => {
-      const client = newClient();
+      // A client each: a failed token request makes a client wait before it asks again.
       for (const mode of ['invalid_json', 'empty_tickets', 'no_value', 'bad_expire_in', 'html']) {
         await fault({ mode, path: 'access_token', count: 1 });
-        await expectFailure(client.accessToken(), 'bad_response', {}, [DEFAULT_SECRET]);
+        await expectFailure(newClient().accessToken(), 'bad_response', {}, [DEFAULT_SECRET]);
       }
       await fault({ mode: 'drop', path: 'access_token', count: 1 });
-      await expectFailure(client.accessToken(), 'network', {}, [DEFAULT_SECRET]);
+      await expectFailure(newClient().accessToken(), 'network', {}, [DEFAULT_SECRET]);
     });
 
     it('a bad secret given to the constructor is not echoed', () => {

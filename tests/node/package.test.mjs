@@ -336,10 +336,10 @@ for (const flavor of ['esm', 'cjs']) {
         ['appId', 'a number', { appId: 12345678 }],
         ['appId', 'null', { appId: null }],
         ['appId', 'an array', { appId: ['IDAEMU01'] }],
-        // accessToken: 1-64 visible ASCII characters
+        // accessToken: 1-128 visible ASCII characters
         ['accessToken', 'missing', { accessToken: undefined }],
         ['accessToken', 'empty', { accessToken: '' }],
-        ['accessToken', '65 characters', { accessToken: long(65, 'T') }],
+        ['accessToken', '129 characters', { accessToken: long(129, 'T') }],
         ['accessToken', 'a space', { accessToken: 'tok en-0123456789' }],
         ['accessToken', 'a newline', { accessToken: 'token-0123456789\n' }],
         ['accessToken', 'a tab', { accessToken: 'token\t0123456789' }],
