@@ -364,18 +364,17 @@ function watchClose(res) {
   return watch;
 }
 
-// Resolves true after ms, or false as soon as the connection closes.
+// Resolves after ms, or as soon as the connection closes.
 function waitOrClose(watch, ms) {
-  if (watch.closed) return Promise.resolve(false);
+  if (watch.closed) return Promise.resolve();
   return new Promise((resolve) => {
-    const done = (elapsed) => {
+    const done = () => {
       clearTimeout(timer);
-      watch.listeners.delete(onClose);
-      resolve(elapsed);
+      watch.listeners.delete(done);
+      resolve();
     };
-    const onClose = () => done(false);
-    const timer = setTimeout(() => done(true), ms);
-    watch.listeners.add(onClose);
+    const timer = setTimeout(done, ms);
+    watch.listeners.add(done);
   });
 }
 
@@ -513,19 +512,19 @@ function stallBody(res, now) {
   res.write(body.subarray(0, body.length >> 1));
 }
 
-// Answers a FaceID request according to the fault. Returns true when the normal
-// answer should follow (the `slow` mode after its delay).
+// Answers a FaceID request according to the fault. Returns null when the fault gave the answer,
+// otherwise how many ms to hold back the normal answer (0, or `delayMs` for `slow`).
 async function applyFault(fault, kind, req, res, watch, now, state) {
   switch (fault.mode) {
     case 'random': {
       const mode = fault.next() < fault.rate ? fault.modes[Math.floor(fault.next() * fault.modes.length)] : 'none';
       fault.drawn[mode] += 1;
-      if (mode === 'none') return true;
+      if (mode === 'none') return 0;
       if (mode === 'rotate') {
         // Another process fetched a token: ours enters its overlap window.
         const appId = new URL(req.url, 'http://emulator').searchParams.get('app_id');
         if (appId && hasOwn(state.config.apps, appId)) issueToken(state, appId, now);
-        return true;
+        return 0;
       }
       return applyFault({ ...fault, mode }, kind, req, res, watch, now, state);
     }
@@ -535,37 +534,37 @@ async function applyFault(fault, kind, req, res, watch, now, state) {
       target.searchParams.set('followed_redirect', '1');
       res.writeHead(302, { location: `${target.pathname}${target.search}` });
       res.end();
-      return false;
+      return null;
     }
     case 'http_error':
       sendText(res, fault.status, 'text/plain; charset=utf-8', `Emulated HTTP ${fault.status} error`);
-      return false;
+      return null;
     case 'html':
       sendText(res, 200, 'text/html; charset=utf-8',
         '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>');
-      return false;
+      return null;
     case 'invalid_json':
       sendText(res, 200, JSON_TYPE, '{"code":"0","tickets":[');
-      return false;
+      return null;
     case 'empty_tickets':
     case 'no_value':
     case 'bad_expire_in':
       sendJson(res, 200, brokenSuccess(fault.mode, kind, now));
-      return false;
+      return null;
     case 'api_error':
       sendJson(res, 200, failure(now, CODES.SERVICE_ERROR, SERVICE_ERROR_MSG));
-      return false;
+      return null;
     case 'slow':
-      return waitOrClose(watch, fault.delayMs);
+      return fault.delayMs;
     case 'drop':
       req.socket.destroy();
-      return false;
+      return null;
     case 'oversized':
       await streamOversized(res, watch);
-      return false;
+      return null;
     case 'stall_body':
       stallBody(res, now);
-      return false;
+      return null;
     default:
       throw new Error(`unhandled fault mode ${fault.mode}`);
   }
@@ -582,10 +581,14 @@ async function handleFaceId(state, req, res, url, kind) {
   }
   const watch = watchClose(res);
   const fault = takeFault(state, kind);
-  if (fault && !(await applyFault(fault, kind, req, res, watch, Date.now(), state))) return undefined;
-  if (watch.closed) return undefined; // the client left during a slow wait: answer nobody
+  const holdMs = fault ? await applyFault(fault, kind, req, res, watch, Date.now(), state) : 0;
+  if (holdMs === null) return undefined;
+  // The work comes before the delay, as on a service that is slow to answer: a mint retires the
+  // previous token and a ticket is issued even if the client gives up while waiting.
   const now = Date.now();
   const answer = kind === 'access_token' ? accessToken(state, url.searchParams, now) : apiTicket(state, url.searchParams, now);
+  if (holdMs > 0) await waitOrClose(watch, holdMs);
+  if (watch.closed) return undefined; // the client left: the work is done, the answer goes to nobody
   return sendJson(res, 200, answer);
 }
 
