@@ -47,6 +47,8 @@ const FACEID_PATHS = Object.freeze({
   '/api/oauth2/api_ticket': 'api_ticket',
 });
 const FACEID_KINDS = Object.freeze(Object.values(FACEID_PATHS));
+// What may follow Retry-After as a raw string: visible ASCII, spaces and tabs (no line breaks).
+const HEADER_VALUE_RE = /^[\t\x20-\x7e]*$/;
 
 const CORS_HEADERS = Object.freeze({
   'Access-Control-Allow-Origin': '*',
@@ -417,7 +419,7 @@ async function readJsonBody(req) {
 // Faults
 
 function buildFault(body) {
-  const { mode, count, delayMs, status, path, seed, rate, modes } = body;
+  const { mode, count, delayMs, status, retryAfter, path, seed, rate, modes } = body;
   if (!FAULT_MODES.includes(mode)) throw new InputError(`mode must be one of: ${FAULT_MODES.join(', ')}`);
   if (count !== undefined && !(Number.isInteger(count) && count > 0)) {
     throw new InputError('count must be a positive integer');
@@ -427,6 +429,10 @@ function buildFault(body) {
   }
   if (status !== undefined && !(Number.isInteger(status) && status >= 400 && status <= 599)) {
     throw new InputError('status must be an integer from 400 to 599');
+  }
+  if (retryAfter !== undefined && !(Number.isInteger(retryAfter) && retryAfter >= 0)
+    && !(typeof retryAfter === 'string' && HEADER_VALUE_RE.test(retryAfter))) {
+    throw new InputError('retryAfter must be an integer >= 0 (seconds) or a one-line ASCII string');
   }
   if (path !== undefined && !FACEID_KINDS.includes(path)) {
     throw new InputError('path must be access_token or api_ticket');
@@ -445,6 +451,7 @@ function buildFault(body) {
     remaining: count ?? null, // null: until cleared
     delayMs: delayMs ?? 5000,
     status: status ?? 500,
+    retryAfter: retryAfter === undefined ? null : String(retryAfter),
     path: path ?? null,
     // random: each request fails with probability `rate`, in one of `modes`, drawn from a
     // generator seeded with `seed`, so a run is repeatable.
@@ -537,6 +544,7 @@ async function applyFault(fault, kind, req, res, watch, now, state) {
       return null;
     }
     case 'http_error':
+      if (fault.retryAfter !== null) res.setHeader('Retry-After', fault.retryAfter);
       sendText(res, fault.status, 'text/plain; charset=utf-8', `Emulated HTTP ${fault.status} error`);
       return null;
     case 'html':

@@ -424,6 +424,23 @@ describe('faults', () => {
     await assert.rejects(res.text());
   });
 
+  it('http_error sends Retry-After when given, as seconds or a raw string', async () => {
+    const cases = [[429, 1], [500, 0], [502, 30], [503, 120], [504, 'Wed, 21 Oct 2015 07:28:00 GMT'], [503, 'soon']];
+    for (const [status, retryAfter] of cases) {
+      await arm({ mode: 'http_error', status, retryAfter, count: 1 });
+      const failed = await requestToken();
+      assert.equal(failed.status, status);
+      assert.equal(failed.headers.get('retry-after'), String(retryAfter));
+    }
+    await arm({ mode: 'http_error', status: 503, count: 1 });
+    assert.equal((await requestToken()).headers.get('retry-after'), null, 'no Retry-After unless asked');
+    for (const retryAfter of [-1, 1.5, 'a\r\nX-Injected: 1', 'déjà', {}]) {
+      const { status, body } = await arm({ mode: 'http_error', status: 503, retryAfter });
+      assert.equal(status, 400, JSON.stringify(retryAfter));
+      assert.equal(body.code, '400101');
+    }
+  });
+
   it('rejects a bad fault', async () => {
     for (const fault of [{ mode: 'nope' }, { mode: 'http_error', status: 200 }, { mode: 'slow', path: 'other' }, { mode: 'drop', count: 0 }]) {
       const { status, body } = await arm(fault);
