@@ -46,7 +46,10 @@ const FACEID_PATHS = Object.freeze({
   '/api/oauth2/access_token': 'access_token',
   '/api/oauth2/api_ticket': 'api_ticket',
 });
-const FACEID_KINDS = Object.freeze(Object.values(FACEID_PATHS));
+// Where a fault may be armed: an endpoint, or one ticket type. A request takes the most precise
+// armed fault: its ticket type's, then its endpoint's, then the any-path one (path null).
+const FAULT_PATHS = Object.freeze(['access_token', 'api_ticket', 'sign', 'nonce']);
+const TICKET_TYPE_PATHS = Object.freeze({ SIGN: 'sign', NONCE: 'nonce' });
 // What may follow Retry-After as a raw string: visible ASCII, spaces and tabs (no line breaks).
 const HEADER_VALUE_RE = /^[\t\x20-\x7e]*$/;
 
@@ -164,7 +167,7 @@ function freshState(config) {
     currentToken: new Map(), // appId -> access_token
     signTickets: new Map(), // access_token -> { value, expiresAt }
     nonceTickets: new Map(), // value -> { appId, token, userId, expiresAt, used }
-    fault: null,
+    faults: new Map(), // path (null: any path) -> armed fault
     log: [],
     counters: {},
     seq: 0,
@@ -419,6 +422,7 @@ async function readJsonBody(req) {
 // Faults
 
 function buildFault(body) {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new InputError('a fault must be an object');
   const { mode, count, delayMs, status, retryAfter, path, seed, rate, modes } = body;
   if (!FAULT_MODES.includes(mode)) throw new InputError(`mode must be one of: ${FAULT_MODES.join(', ')}`);
   if (count !== undefined && !(Number.isInteger(count) && count > 0)) {
@@ -434,8 +438,8 @@ function buildFault(body) {
     && !(typeof retryAfter === 'string' && HEADER_VALUE_RE.test(retryAfter))) {
     throw new InputError('retryAfter must be an integer >= 0 (seconds) or a one-line ASCII string');
   }
-  if (path !== undefined && !FACEID_KINDS.includes(path)) {
-    throw new InputError('path must be access_token or api_ticket');
+  if (path !== undefined && !FAULT_PATHS.includes(path)) {
+    throw new InputError(`path must be one of: ${FAULT_PATHS.join(', ')}`);
   }
   if (seed !== undefined && !Number.isInteger(seed)) throw new InputError('seed must be an integer');
   if (rate !== undefined && !(Number.isFinite(rate) && rate >= 0 && rate <= 1)) {
@@ -474,13 +478,40 @@ function mulberry32(seed) {
   };
 }
 
-// Takes the armed fault for this request, if it matches, and uses up one of its count.
-function takeFault(state, kind) {
-  const fault = state.fault;
-  if (!fault || (fault.path && fault.path !== kind)) return null;
+// The faults a POST /__emulator/fault body arms, keyed by path: either one fault (the body itself)
+// or several ({ faults: [...] }), at most one per path.
+function buildFaults(body) {
+  if (!hasOwn(body, 'faults')) {
+    const fault = buildFault(body);
+    return new Map([[fault.path, fault]]);
+  }
+  if (Object.keys(body).length !== 1) throw new InputError('send either one fault or { faults: [...] }, not both');
+  if (!Array.isArray(body.faults)) throw new InputError('faults must be a list of faults');
+  const faults = new Map();
+  for (const spec of body.faults) {
+    const fault = buildFault(spec);
+    if (faults.has(fault.path)) throw new InputError(`more than one fault for path ${fault.path ?? '(any)'}`);
+    faults.set(fault.path, fault);
+  }
+  return faults;
+}
+
+// What GET /__emulator/fault answers: every armed fault, and `fault` for callers that arm one.
+function describeFaults(state) {
+  const faults = [...state.faults.values()];
+  return { fault: faults.length === 1 ? faults[0] : null, faults };
+}
+
+// Takes the most precise armed fault for this request and uses up one of its count.
+function takeFault(state, kind, params) {
+  const type = params.get('type');
+  const typePath = kind === 'api_ticket' && hasOwn(TICKET_TYPE_PATHS, type) ? TICKET_TYPE_PATHS[type] : undefined;
+  const path = [typePath, kind, null].find((candidate) => candidate !== undefined && state.faults.has(candidate));
+  if (path === undefined) return null;
+  const fault = state.faults.get(path);
   if (fault.remaining !== null) {
     fault.remaining -= 1;
-    if (fault.remaining <= 0) state.fault = null;
+    if (fault.remaining <= 0) state.faults.delete(path);
   }
   return fault;
 }
@@ -588,7 +619,7 @@ async function handleFaceId(state, req, res, url, kind) {
     return sendJson(res, 405, failure(Date.now(), CODES.METHOD_NOT_ALLOWED, '请求方法不支持，请使用 GET (method not allowed)'));
   }
   const watch = watchClose(res);
-  const fault = takeFault(state, kind);
+  const fault = takeFault(state, kind, url.searchParams);
   const holdMs = fault ? await applyFault(fault, kind, req, res, watch, Date.now(), state) : 0;
   if (holdMs === null) return undefined;
   // The work comes before the delay, as on a service that is slow to answer: a mint retires the
@@ -618,13 +649,13 @@ const CONTROL_ROUTES = {
     },
   },
   '/__emulator/fault': {
-    GET: (state) => [200, { fault: state.fault }],
+    GET: (state) => [200, describeFaults(state)],
     POST: (state, body) => {
-      state.fault = buildFault(body);
+      state.faults = buildFaults(body);
       return [200, { ok: true }];
     },
     DELETE: (state) => {
-      state.fault = null;
+      state.faults = new Map();
       return [200, { ok: true }];
     },
   },

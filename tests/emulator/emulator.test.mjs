@@ -357,7 +357,7 @@ describe('faults', () => {
       assert.equal(body.code, '0', mode);
       check(body);
     }
-    assert.deepEqual((await control('GET', '/__emulator/fault')).body, { fault: null });
+    assert.deepEqual((await control('GET', '/__emulator/fault')).body, { fault: null, faults: [] });
   });
 
   it('api_error answers code 500001', async () => {
@@ -447,6 +447,90 @@ describe('faults', () => {
       assert.equal(status, 400, JSON.stringify(fault));
       assert.equal(body.code, '400101');
     }
+  });
+});
+
+describe('several faults at once', () => {
+  const armAll = (...faults) => arm({ faults });
+  const armed = async () => (await control('GET', '/__emulator/fault')).body;
+
+  it('arms one fault per path: token requests get HTTP 503 while ticket requests get an api error', async () => {
+    const token = await newToken();
+    assert.deepEqual((await armAll(
+      { mode: 'http_error', status: 503, path: 'access_token' },
+      { mode: 'api_error', path: 'api_ticket' },
+    )).body, { ok: true });
+    assert.equal((await requestToken()).status, 503);
+    assert.equal((await requestTicket(token, 'NONCE')).body.code, '500001');
+    assert.equal((await requestTicket(token, 'SIGN')).body.code, '500001');
+    const { fault, faults } = await armed();
+    assert.equal(fault, null, 'fault names the armed one only when it is alone');
+    assert.deepEqual(faults.map((f) => [f.path, f.mode]), [['access_token', 'http_error'], ['api_ticket', 'api_error']]);
+    assert.deepEqual((await control('DELETE', '/__emulator/fault')).body, { ok: true });
+    assert.deepEqual(await armed(), { fault: null, faults: [] });
+    assert.equal((await requestToken()).body.code, '0');
+  });
+
+  it('a request takes its ticket type\'s fault, then its endpoint\'s, then the any-path one', async () => {
+    const token = await newToken();
+    await armAll(
+      { mode: 'html' },
+      { mode: 'http_error', status: 502, path: 'api_ticket' },
+      { mode: 'api_error', path: 'nonce', count: 1 },
+    );
+    assert.equal((await requestTicket(token, 'NONCE')).body.code, '500001');
+    assert.equal((await requestTicket(token, 'NONCE')).status, 502, 'the nonce fault is used up');
+    assert.equal((await requestTicket(token, 'SIGN')).status, 502);
+    assert.match((await requestToken()).headers.get('content-type'), /^text\/html/);
+    assert.deepEqual((await armed()).faults.map((f) => f.path), [null, 'api_ticket']);
+  });
+
+  it('a sign fault leaves NONCE requests alone', async () => {
+    const token = await newToken();
+    await armAll({ mode: 'empty_tickets', path: 'sign' });
+    assert.deepEqual((await requestTicket(token, 'SIGN')).body.tickets, []);
+    assert.equal((await requestTicket(token, 'NONCE')).body.tickets.length, 1);
+  });
+
+  it('counts each fault down on its own', async () => {
+    await armAll({ mode: 'http_error', status: 503, path: 'access_token', count: 1 }, { mode: 'api_error', path: 'api_ticket', count: 2 });
+    assert.equal((await requestToken()).status, 503);
+    const token = await newToken();
+    const { fault, faults } = await armed();
+    assert.equal(faults.length, 1);
+    assert.deepEqual([fault.path, fault.remaining], ['api_ticket', 2], 'fault names the only armed one');
+    assert.equal((await requestTicket(token, 'SIGN')).body.code, '500001');
+    assert.equal((await requestTicket(token, 'NONCE')).body.code, '500001');
+    assert.equal((await requestTicket(token, 'NONCE')).body.code, '0');
+    assert.deepEqual(await armed(), { fault: null, faults: [] });
+  });
+
+  it('a single-fault body replaces every armed fault, as before', async () => {
+    const token = await newToken();
+    await armAll({ mode: 'http_error', path: 'access_token' }, { mode: 'api_error', path: 'api_ticket' });
+    await arm({ mode: 'html', path: 'access_token' });
+    const { fault, faults } = await armed();
+    assert.equal(faults.length, 1);
+    assert.equal(fault.mode, 'html');
+    assert.equal((await requestTicket(token, 'SIGN')).body.code, '0');
+  });
+
+  it('rejects a bad list and keeps the faults armed before it', async () => {
+    await armAll({ mode: 'html', path: 'sign' });
+    const bad = [
+      { faults: [{ mode: 'html' }, { mode: 'drop' }] },
+      { faults: [{ mode: 'html', path: 'nonce' }, { mode: 'drop', path: 'nonce' }] },
+      { faults: [{ mode: 'html' }, { mode: 'nope', path: 'nonce' }] },
+      { faults: [null] },
+      { faults: { mode: 'html' } },
+      { mode: 'html', faults: [] },
+    ];
+    for (const body of bad) {
+      const { status, body: answer } = await arm(body);
+      assert.equal(status, 400, JSON.stringify(body));
+      assert.equal(answer.code, '400101');
+    }
+    assert.deepEqual((await armed()).faults.map((f) => [f.path, f.mode]), [['sign', 'html']]);
   });
 });
 
