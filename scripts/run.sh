@@ -31,11 +31,13 @@ npm ci --prefix www --no-audit --no-fund --silent
 
 pids=()
 dev_vars_ours=
+state_dir=
 cleanup() {
   trap - EXIT INT TERM
   ((${#pids[@]})) && kill -TERM "${pids[@]}" 2>/dev/null
   wait 2>/dev/null
   [[ -n $dev_vars_ours ]] && rm -f "$dev_vars"
+  [[ -n $state_dir ]] && rm -rf "$state_dir"
   echo "stopped"
 }
 trap cleanup EXIT
@@ -79,10 +81,16 @@ if ! (
 fi
 dev_vars_ours=1
 
+# The Durable Object's storage holds the access token. A private directory of this run, removed on
+# exit, leaves no token on disk and never hands the worker a token of an earlier run (perhaps one
+# of another emulator, which the service would refuse).
+state_dir=$(mktemp -d)
+
 echo "==> the worker"
 (
   cd www
-  exec wrangler dev --ip 127.0.0.1 --port 8787 --show-interactive-dev-session=false --log-level warn
+  exec wrangler dev --ip 127.0.0.1 --port 8787 --show-interactive-dev-session=false --log-level warn \
+    --persist-to "$state_dir"
 ) </dev/null &
 pids+=("$!")
 for _ in $(seq 300); do
