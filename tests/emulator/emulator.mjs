@@ -46,7 +46,12 @@ const FACEID_PATHS = Object.freeze({
   '/api/oauth2/access_token': 'access_token',
   '/api/oauth2/api_ticket': 'api_ticket',
 });
-const FACEID_KINDS = Object.freeze(Object.values(FACEID_PATHS));
+// Where a fault may be armed: an endpoint, or one ticket type. A request takes the most precise
+// armed fault: its ticket type's, then its endpoint's, then the any-path one (path null).
+const FAULT_PATHS = Object.freeze(['access_token', 'api_ticket', 'sign', 'nonce']);
+const TICKET_TYPE_PATHS = Object.freeze({ SIGN: 'sign', NONCE: 'nonce' });
+// What may follow Retry-After as a raw string: visible ASCII, spaces and tabs (no line breaks).
+const HEADER_VALUE_RE = /^[\t\x20-\x7e]*$/;
 
 const CORS_HEADERS = Object.freeze({
   'Access-Control-Allow-Origin': '*',
@@ -162,7 +167,7 @@ function freshState(config) {
     currentToken: new Map(), // appId -> access_token
     signTickets: new Map(), // access_token -> { value, expiresAt }
     nonceTickets: new Map(), // value -> { appId, token, userId, expiresAt, used }
-    fault: null,
+    faults: new Map(), // path (null: any path) -> armed fault
     log: [],
     counters: {},
     seq: 0,
@@ -364,18 +369,17 @@ function watchClose(res) {
   return watch;
 }
 
-// Resolves true after ms, or false as soon as the connection closes.
+// Resolves after ms, or as soon as the connection closes.
 function waitOrClose(watch, ms) {
-  if (watch.closed) return Promise.resolve(false);
+  if (watch.closed) return Promise.resolve();
   return new Promise((resolve) => {
-    const done = (elapsed) => {
+    const done = () => {
       clearTimeout(timer);
-      watch.listeners.delete(onClose);
-      resolve(elapsed);
+      watch.listeners.delete(done);
+      resolve();
     };
-    const onClose = () => done(false);
-    const timer = setTimeout(() => done(true), ms);
-    watch.listeners.add(onClose);
+    const timer = setTimeout(done, ms);
+    watch.listeners.add(done);
   });
 }
 
@@ -418,7 +422,8 @@ async function readJsonBody(req) {
 // Faults
 
 function buildFault(body) {
-  const { mode, count, delayMs, status, path, seed, rate, modes } = body;
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new InputError('a fault must be an object');
+  const { mode, count, delayMs, status, retryAfter, path, seed, rate, modes } = body;
   if (!FAULT_MODES.includes(mode)) throw new InputError(`mode must be one of: ${FAULT_MODES.join(', ')}`);
   if (count !== undefined && !(Number.isInteger(count) && count > 0)) {
     throw new InputError('count must be a positive integer');
@@ -429,8 +434,12 @@ function buildFault(body) {
   if (status !== undefined && !(Number.isInteger(status) && status >= 400 && status <= 599)) {
     throw new InputError('status must be an integer from 400 to 599');
   }
-  if (path !== undefined && !FACEID_KINDS.includes(path)) {
-    throw new InputError('path must be access_token or api_ticket');
+  if (retryAfter !== undefined && !(Number.isInteger(retryAfter) && retryAfter >= 0)
+    && !(typeof retryAfter === 'string' && HEADER_VALUE_RE.test(retryAfter))) {
+    throw new InputError('retryAfter must be an integer >= 0 (seconds) or a one-line ASCII string');
+  }
+  if (path !== undefined && !FAULT_PATHS.includes(path)) {
+    throw new InputError(`path must be one of: ${FAULT_PATHS.join(', ')}`);
   }
   if (seed !== undefined && !Number.isInteger(seed)) throw new InputError('seed must be an integer');
   if (rate !== undefined && !(Number.isFinite(rate) && rate >= 0 && rate <= 1)) {
@@ -446,6 +455,7 @@ function buildFault(body) {
     remaining: count ?? null, // null: until cleared
     delayMs: delayMs ?? 5000,
     status: status ?? 500,
+    retryAfter: retryAfter === undefined ? null : String(retryAfter),
     path: path ?? null,
     // random: each request fails with probability `rate`, in one of `modes`, drawn from a
     // generator seeded with `seed`, so a run is repeatable.
@@ -468,13 +478,40 @@ function mulberry32(seed) {
   };
 }
 
-// Takes the armed fault for this request, if it matches, and uses up one of its count.
-function takeFault(state, kind) {
-  const fault = state.fault;
-  if (!fault || (fault.path && fault.path !== kind)) return null;
+// The faults a POST /__emulator/fault body arms, keyed by path: either one fault (the body itself)
+// or several ({ faults: [...] }), at most one per path.
+function buildFaults(body) {
+  if (!hasOwn(body, 'faults')) {
+    const fault = buildFault(body);
+    return new Map([[fault.path, fault]]);
+  }
+  if (Object.keys(body).length !== 1) throw new InputError('send either one fault or { faults: [...] }, not both');
+  if (!Array.isArray(body.faults)) throw new InputError('faults must be a list of faults');
+  const faults = new Map();
+  for (const spec of body.faults) {
+    const fault = buildFault(spec);
+    if (faults.has(fault.path)) throw new InputError(`more than one fault for path ${fault.path ?? '(any)'}`);
+    faults.set(fault.path, fault);
+  }
+  return faults;
+}
+
+// What GET /__emulator/fault answers: every armed fault, and `fault` for callers that arm one.
+function describeFaults(state) {
+  const faults = [...state.faults.values()];
+  return { fault: faults.length === 1 ? faults[0] : null, faults };
+}
+
+// Takes the most precise armed fault for this request and uses up one of its count.
+function takeFault(state, kind, params) {
+  const type = params.get('type');
+  const typePath = kind === 'api_ticket' && hasOwn(TICKET_TYPE_PATHS, type) ? TICKET_TYPE_PATHS[type] : undefined;
+  const path = [typePath, kind, null].find((candidate) => candidate !== undefined && state.faults.has(candidate));
+  if (path === undefined) return null;
+  const fault = state.faults.get(path);
   if (fault.remaining !== null) {
     fault.remaining -= 1;
-    if (fault.remaining <= 0) state.fault = null;
+    if (fault.remaining <= 0) state.faults.delete(path);
   }
   return fault;
 }
@@ -513,19 +550,19 @@ function stallBody(res, now) {
   res.write(body.subarray(0, body.length >> 1));
 }
 
-// Answers a FaceID request according to the fault. Returns true when the normal
-// answer should follow (the `slow` mode after its delay).
+// Answers a FaceID request according to the fault. Returns null when the fault gave the answer,
+// otherwise how many ms to hold back the normal answer (0, or `delayMs` for `slow`).
 async function applyFault(fault, kind, req, res, watch, now, state) {
   switch (fault.mode) {
     case 'random': {
       const mode = fault.next() < fault.rate ? fault.modes[Math.floor(fault.next() * fault.modes.length)] : 'none';
       fault.drawn[mode] += 1;
-      if (mode === 'none') return true;
+      if (mode === 'none') return 0;
       if (mode === 'rotate') {
         // Another process fetched a token: ours enters its overlap window.
         const appId = new URL(req.url, 'http://emulator').searchParams.get('app_id');
         if (appId && hasOwn(state.config.apps, appId)) issueToken(state, appId, now);
-        return true;
+        return 0;
       }
       return applyFault({ ...fault, mode }, kind, req, res, watch, now, state);
     }
@@ -535,37 +572,38 @@ async function applyFault(fault, kind, req, res, watch, now, state) {
       target.searchParams.set('followed_redirect', '1');
       res.writeHead(302, { location: `${target.pathname}${target.search}` });
       res.end();
-      return false;
+      return null;
     }
     case 'http_error':
+      if (fault.retryAfter !== null) res.setHeader('Retry-After', fault.retryAfter);
       sendText(res, fault.status, 'text/plain; charset=utf-8', `Emulated HTTP ${fault.status} error`);
-      return false;
+      return null;
     case 'html':
       sendText(res, 200, 'text/html; charset=utf-8',
         '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>');
-      return false;
+      return null;
     case 'invalid_json':
       sendText(res, 200, JSON_TYPE, '{"code":"0","tickets":[');
-      return false;
+      return null;
     case 'empty_tickets':
     case 'no_value':
     case 'bad_expire_in':
       sendJson(res, 200, brokenSuccess(fault.mode, kind, now));
-      return false;
+      return null;
     case 'api_error':
       sendJson(res, 200, failure(now, CODES.SERVICE_ERROR, SERVICE_ERROR_MSG));
-      return false;
+      return null;
     case 'slow':
-      return waitOrClose(watch, fault.delayMs);
+      return fault.delayMs;
     case 'drop':
       req.socket.destroy();
-      return false;
+      return null;
     case 'oversized':
       await streamOversized(res, watch);
-      return false;
+      return null;
     case 'stall_body':
       stallBody(res, now);
-      return false;
+      return null;
     default:
       throw new Error(`unhandled fault mode ${fault.mode}`);
   }
@@ -581,11 +619,15 @@ async function handleFaceId(state, req, res, url, kind) {
     return sendJson(res, 405, failure(Date.now(), CODES.METHOD_NOT_ALLOWED, '请求方法不支持，请使用 GET (method not allowed)'));
   }
   const watch = watchClose(res);
-  const fault = takeFault(state, kind);
-  if (fault && !(await applyFault(fault, kind, req, res, watch, Date.now(), state))) return undefined;
-  if (watch.closed) return undefined; // the client left during a slow wait: answer nobody
+  const fault = takeFault(state, kind, url.searchParams);
+  const holdMs = fault ? await applyFault(fault, kind, req, res, watch, Date.now(), state) : 0;
+  if (holdMs === null) return undefined;
+  // The work comes before the delay, as on a service that is slow to answer: a mint retires the
+  // previous token and a ticket is issued even if the client gives up while waiting.
   const now = Date.now();
   const answer = kind === 'access_token' ? accessToken(state, url.searchParams, now) : apiTicket(state, url.searchParams, now);
+  if (holdMs > 0) await waitOrClose(watch, holdMs);
+  if (watch.closed) return undefined; // the client left: the work is done, the answer goes to nobody
   return sendJson(res, 200, answer);
 }
 
@@ -607,13 +649,13 @@ const CONTROL_ROUTES = {
     },
   },
   '/__emulator/fault': {
-    GET: (state) => [200, { fault: state.fault }],
+    GET: (state) => [200, describeFaults(state)],
     POST: (state, body) => {
-      state.fault = buildFault(body);
+      state.faults = buildFaults(body);
       return [200, { ok: true }];
     },
     DELETE: (state) => {
-      state.fault = null;
+      state.faults = new Map();
       return [200, { ok: true }];
     },
   },

@@ -84,6 +84,18 @@ function assertNoSecrets(body, ...secrets) {
   for (const secret of secrets) assert.ok(!text.includes(secret), 'a message leaks a secret or token');
 }
 
+// Requests path and aborts once the emulator has logged the request, not on a timer (busy CI
+// machines). The emulator runs in this process: its handling up to any delay is done by then.
+async function leaveOnceReceived(path) {
+  const logged = emu.state.log.length;
+  const controller = new AbortController();
+  const pending = fetch(emu.url + path, { signal: controller.signal });
+  pending.catch(() => {}); // judged below; keep it from being an unhandled rejection meanwhile
+  while (emu.state.log.length === logged) await sleep(10);
+  controller.abort();
+  await assert.rejects(pending, { name: 'AbortError' });
+}
+
 // ---------------------------------------------------------------------------
 
 describe('signature helper', () => {
@@ -345,7 +357,7 @@ describe('faults', () => {
       assert.equal(body.code, '0', mode);
       check(body);
     }
-    assert.deepEqual((await control('GET', '/__emulator/fault')).body, { fault: null });
+    assert.deepEqual((await control('GET', '/__emulator/fault')).body, { fault: null, faults: [] });
   });
 
   it('api_error answers code 500001', async () => {
@@ -365,11 +377,25 @@ describe('faults', () => {
     assert.equal(body.code, '0');
   });
 
-  it('slow gives up when the client leaves', async () => {
-    await arm({ mode: 'slow', delayMs: 200, count: 1 });
-    await assert.rejects(fetch(`${emu.url}/api/oauth2/access_token?${query(tokenParams())}`, { signal: AbortSignal.timeout(50) }));
-    await sleep(250);
-    assert.equal(emu.state.tokens.size, 0, 'no token issued for a client that left');
+  it('slow mints before it delays: a client that leaves still retires the previous token', async () => {
+    const older = await newToken();
+    const previous = await newToken();
+    await arm({ mode: 'slow', delayMs: 60000, path: 'access_token', count: 1 });
+    await leaveOnceReceived(`/api/oauth2/access_token?${query(tokenParams())}`);
+    assert.equal(emu.state.tokens.size, 3, 'a third token was minted');
+    assert.notEqual(emu.state.currentToken.get(APP), previous);
+    assert.equal(emu.state.counters[APP].access_token, 3);
+    assert.equal((await requestTicket(older, 'SIGN')).body.code, '400202', 'the token before the previous one died');
+    assert.equal((await requestTicket(previous, 'SIGN')).body.code, '0', 'the previous one is in its overlap window');
+  });
+
+  it('slow issues the NONCE ticket before it delays', async () => {
+    const token = await newToken();
+    await arm({ mode: 'slow', delayMs: 60000, path: 'api_ticket', count: 1 });
+    await leaveOnceReceived(`/api/oauth2/api_ticket?${query({ app_id: APP, access_token: token, type: 'NONCE', version: '1.0.0', user_id: 'user_001' })}`);
+    assert.equal(emu.state.nonceTickets.size, 1);
+    assert.equal(emu.state.counters[APP].nonce, 1);
+    assert.equal(emu.state.log.at(-1).query.type, 'NONCE');
   });
 
   it('drop closes the connection without an answer', async () => {
@@ -398,12 +424,113 @@ describe('faults', () => {
     await assert.rejects(res.text());
   });
 
+  it('http_error sends Retry-After when given, as seconds or a raw string', async () => {
+    const cases = [[429, 1], [500, 0], [502, 30], [503, 120], [504, 'Wed, 21 Oct 2015 07:28:00 GMT'], [503, 'soon']];
+    for (const [status, retryAfter] of cases) {
+      await arm({ mode: 'http_error', status, retryAfter, count: 1 });
+      const failed = await requestToken();
+      assert.equal(failed.status, status);
+      assert.equal(failed.headers.get('retry-after'), String(retryAfter));
+    }
+    await arm({ mode: 'http_error', status: 503, count: 1 });
+    assert.equal((await requestToken()).headers.get('retry-after'), null, 'no Retry-After unless asked');
+    for (const retryAfter of [-1, 1.5, 'a\r\nX-Injected: 1', 'déjà', {}]) {
+      const { status, body } = await arm({ mode: 'http_error', status: 503, retryAfter });
+      assert.equal(status, 400, JSON.stringify(retryAfter));
+      assert.equal(body.code, '400101');
+    }
+  });
+
   it('rejects a bad fault', async () => {
     for (const fault of [{ mode: 'nope' }, { mode: 'http_error', status: 200 }, { mode: 'slow', path: 'other' }, { mode: 'drop', count: 0 }]) {
       const { status, body } = await arm(fault);
       assert.equal(status, 400, JSON.stringify(fault));
       assert.equal(body.code, '400101');
     }
+  });
+});
+
+describe('several faults at once', () => {
+  const armAll = (...faults) => arm({ faults });
+  const armed = async () => (await control('GET', '/__emulator/fault')).body;
+
+  it('arms one fault per path: token requests get HTTP 503 while ticket requests get an api error', async () => {
+    const token = await newToken();
+    assert.deepEqual((await armAll(
+      { mode: 'http_error', status: 503, path: 'access_token' },
+      { mode: 'api_error', path: 'api_ticket' },
+    )).body, { ok: true });
+    assert.equal((await requestToken()).status, 503);
+    assert.equal((await requestTicket(token, 'NONCE')).body.code, '500001');
+    assert.equal((await requestTicket(token, 'SIGN')).body.code, '500001');
+    const { fault, faults } = await armed();
+    assert.equal(fault, null, 'fault names the armed one only when it is alone');
+    assert.deepEqual(faults.map((f) => [f.path, f.mode]), [['access_token', 'http_error'], ['api_ticket', 'api_error']]);
+    assert.deepEqual((await control('DELETE', '/__emulator/fault')).body, { ok: true });
+    assert.deepEqual(await armed(), { fault: null, faults: [] });
+    assert.equal((await requestToken()).body.code, '0');
+  });
+
+  it('a request takes its ticket type\'s fault, then its endpoint\'s, then the any-path one', async () => {
+    const token = await newToken();
+    await armAll(
+      { mode: 'html' },
+      { mode: 'http_error', status: 502, path: 'api_ticket' },
+      { mode: 'api_error', path: 'nonce', count: 1 },
+    );
+    assert.equal((await requestTicket(token, 'NONCE')).body.code, '500001');
+    assert.equal((await requestTicket(token, 'NONCE')).status, 502, 'the nonce fault is used up');
+    assert.equal((await requestTicket(token, 'SIGN')).status, 502);
+    assert.match((await requestToken()).headers.get('content-type'), /^text\/html/);
+    assert.deepEqual((await armed()).faults.map((f) => f.path), [null, 'api_ticket']);
+  });
+
+  it('a sign fault leaves NONCE requests alone', async () => {
+    const token = await newToken();
+    await armAll({ mode: 'empty_tickets', path: 'sign' });
+    assert.deepEqual((await requestTicket(token, 'SIGN')).body.tickets, []);
+    assert.equal((await requestTicket(token, 'NONCE')).body.tickets.length, 1);
+  });
+
+  it('counts each fault down on its own', async () => {
+    await armAll({ mode: 'http_error', status: 503, path: 'access_token', count: 1 }, { mode: 'api_error', path: 'api_ticket', count: 2 });
+    assert.equal((await requestToken()).status, 503);
+    const token = await newToken();
+    const { fault, faults } = await armed();
+    assert.equal(faults.length, 1);
+    assert.deepEqual([fault.path, fault.remaining], ['api_ticket', 2], 'fault names the only armed one');
+    assert.equal((await requestTicket(token, 'SIGN')).body.code, '500001');
+    assert.equal((await requestTicket(token, 'NONCE')).body.code, '500001');
+    assert.equal((await requestTicket(token, 'NONCE')).body.code, '0');
+    assert.deepEqual(await armed(), { fault: null, faults: [] });
+  });
+
+  it('a single-fault body replaces every armed fault, as before', async () => {
+    const token = await newToken();
+    await armAll({ mode: 'http_error', path: 'access_token' }, { mode: 'api_error', path: 'api_ticket' });
+    await arm({ mode: 'html', path: 'access_token' });
+    const { fault, faults } = await armed();
+    assert.equal(faults.length, 1);
+    assert.equal(fault.mode, 'html');
+    assert.equal((await requestTicket(token, 'SIGN')).body.code, '0');
+  });
+
+  it('rejects a bad list and keeps the faults armed before it', async () => {
+    await armAll({ mode: 'html', path: 'sign' });
+    const bad = [
+      { faults: [{ mode: 'html' }, { mode: 'drop' }] },
+      { faults: [{ mode: 'html', path: 'nonce' }, { mode: 'drop', path: 'nonce' }] },
+      { faults: [{ mode: 'html' }, { mode: 'nope', path: 'nonce' }] },
+      { faults: [null] },
+      { faults: { mode: 'html' } },
+      { mode: 'html', faults: [] },
+    ];
+    for (const body of bad) {
+      const { status, body: answer } = await arm(body);
+      assert.equal(status, 400, JSON.stringify(body));
+      assert.equal(answer.code, '400101');
+    }
+    assert.deepEqual((await armed()).faults.map((f) => [f.path, f.mode]), [['sign', 'html']]);
   });
 });
 
