@@ -687,6 +687,36 @@ mod tests {
         ));
     }
 
+    /// A token owner under a 10-minute outage of the token endpoint: a caller every 100 ms and an
+    /// alarm armed at `next_refresh_at`, with the shortest waits the jitter can draw.
+    fn token_requests_during_an_outage(mut cache: CredentialCache, start: f64) -> u32 {
+        let mut requests = 0;
+        let mut alarm = cache.next_refresh_at(start);
+        let mut now = start;
+        while now < start + 10.0 * MINUTE {
+            let alarm_due = alarm <= now;
+            for _caller in 0..=u32::from(alarm_due) {
+                if let TokenPlan::Refresh { .. } = cache.plan_token(now, false) {
+                    requests += 1;
+                    cache.token_failed(down(), now, 0.0);
+                }
+            }
+            if alarm_due {
+                alarm = cache.next_refresh_at(now).max(now + 1000.0);
+            }
+            now += 100.0;
+        }
+        requests
+    }
+
+    #[test]
+    fn a_ten_minute_outage_costs_at_most_25_token_requests() {
+        let due = T0 + 20.0 * MINUTE;
+        let with_token = token_requests_during_an_outage(cache_with_token("t1"), due);
+        let without = token_requests_during_an_outage(CredentialCache::new(20.0 * MINUTE), T0);
+        assert_eq!((with_token, without), (25, 25));
+    }
+
     #[test]
     fn the_next_refresh_is_the_later_of_the_due_time_and_the_end_of_the_wait() {
         let mut cache = cache_with_token("t1");
