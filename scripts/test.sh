@@ -31,6 +31,8 @@ if grep -n '\bany\b' pkg/node/faceid_edge.d.ts | grep -v '^\S*:\s*\(/\*\*\|\*\)'
   echo "pkg/node/faceid_edge.d.ts declares an any" >&2
   exit 1
 fi
+# The tarball as published: its file list, publint and @arethetypeswrong/cli.
+run package-checks node --test --test-reporter=spec tests/package/
 
 start_emulator 0
 export FACEID_EMULATOR_URL=$EMULATOR_URL
@@ -47,7 +49,7 @@ run node-suites node --test --test-reporter=spec tests/emulator/ tests/node/
 # would otherwise pass as green.
 step summary
 passed=0
-for suite in host fuzz wasm-node wasm-chromium wasm-chromium-worker node-suites; do
+for suite in host fuzz package-checks wasm-node wasm-chromium wasm-chromium-worker node-suites; do
   count=$(sed -n -E 's/^test result: ok\. ([0-9]+) passed.*/\1/p; s/^ℹ pass ([0-9]+)$/\1/p' "$log/$suite.log" |
     awk '{ n += $1 } END { print n + 0 }')
   if ((count == 0)); then
