@@ -49,8 +49,10 @@ if (!(runtime in PROCESSES) && runtime !== 'edge') {
   console.error(`usage: node tests/runtimes/run.mjs ${[...Object.keys(PROCESSES), 'edge'].join('|')}`);
   process.exit(2);
 }
+let child;
 setTimeout(() => {
   console.error(`${runtime}: the suite did not finish within ${LIMIT_MS} ms`);
+  child?.kill('SIGKILL');
   process.exit(1);
 }, LIMIT_MS).unref();
 
@@ -75,7 +77,7 @@ function runProcess(cwd, { specifier, command }, { url, appId, secret }) {
     // Nothing from outside this machine: no update checks, no crash reports.
     DENO_NO_UPDATE_CHECK: '1', DO_NOT_TRACK: '1', NO_COLOR: '1',
   };
-  const child = spawn(command[0], command.slice(1), { cwd, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  child = spawn(command[0], command.slice(1), { cwd, env, stdio: ['ignore', 'inherit', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (status, signal) => resolve(status ?? (signal ? 1 : 0)));
