@@ -18,6 +18,7 @@ import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 import { Miniflare } from 'miniflare';
 
 import { COMPATIBILITY_DATE, DEFAULT_APP_ID, DEFAULT_SECRET, PKG_DIR, REPO, bundledWorker, tempDir } from '../tests/node/support.mjs';
+import { PACKAGE_FILES } from '../scripts/package-files.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const CHILD = join(BENCH, 'child.mjs');
@@ -171,14 +172,9 @@ function miniflare(options) {
 
 // ---------------------------------------------------------------- the package and the bundles
 
-const PKG_FILES = [
-  'package.json', 'node.mjs', 'workerd.js', 'browser.js', 'node/faceid_edge.js', 'node/faceid_edge_bg.wasm',
-  'web/faceid_edge.js', 'web/faceid_edge_bg.wasm',
-];
-
 function pkgStamp() {
   const stamp = [];
-  for (const file of PKG_FILES) {
+  for (const file of PACKAGE_FILES) {
     const path = join(PKG_DIR, file);
     if (!existsSync(path)) return null;
     const { size, mtimeMs } = statSync(path);

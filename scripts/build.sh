@@ -19,10 +19,13 @@ for target in web nodejs; do
 done
 
 mkdir -p pkg/web pkg/node
-cp "$out"/web/faceid_edge.js "$out"/web/faceid_edge.d.ts "$out"/web/faceid_edge_bg.wasm pkg/web/
+cp "$out"/web/faceid_edge.js "$out"/web/faceid_edge_bg.wasm pkg/web/
 cp "$out"/nodejs/faceid_edge.js "$out"/nodejs/faceid_edge.d.ts "$out"/nodejs/faceid_edge_bg.wasm pkg/node/
 echo '{ "type": "module" }' > pkg/web/package.json
 echo '{ "type": "commonjs" }' > pkg/node/package.json
+# Every entry exports the same API, so one declaration serves them all; under pkg/node it is read
+# as CommonJS (for `require`), and the same text as .d.mts serves ESM importers.
+cp "$out"/nodejs/faceid_edge.d.ts pkg/faceid_edge.d.mts
 cp js/*.js js/*.mjs README.md pkg/
 node scripts/package-json.mjs > pkg/package.json
 # The size budget: the build fails when the shipped .wasm grows past what bench/README.md records

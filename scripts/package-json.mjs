@@ -2,8 +2,14 @@
 // picks an entry point per runtime.
 import { readFileSync } from 'node:fs';
 
+import { CJS_TYPES, ENTRIES, ESM_TYPES } from './package-files.mjs';
+
 const cargo = readFileSync(new URL('../Cargo.toml', import.meta.url), 'utf8');
 const field = (name) => cargo.match(new RegExp(`^${name} = "(.*)"$`, 'm'))?.[1];
+
+// Each entry with the declarations of its own module kind. CommonJS ones beside an ESM entry make
+// TypeScript's node16/nodenext treat that entry as CommonJS ("masquerading as CJS").
+const esm = (entry) => ({ types: `./${ESM_TYPES}`, default: `./${entry}` });
 
 const manifest = {
   name: field('name'),
@@ -11,22 +17,23 @@ const manifest = {
   description: field('description'),
   license: field('license'),
   type: 'module',
-  types: './node/faceid_edge.d.ts',
+  // Resolvers that ignore `exports` (TypeScript's node10, old bundlers) get the CommonJS build.
+  types: `./${CJS_TYPES}`,
   main: './node/faceid_edge.js',
   module: './browser.js',
   exports: {
     '.': {
-      types: './node/faceid_edge.d.ts',
-      workerd: './workerd.js',
-      node: { import: './node.mjs', require: './node/faceid_edge.js' },
-      browser: './browser.js',
-      default: './browser.js',
+      workerd: esm('workerd.js'),
+      'edge-light': esm('edge-light.js'),
+      node: { import: esm('node.mjs'), require: { types: `./${CJS_TYPES}`, default: './node/faceid_edge.js' } },
+      browser: esm('browser.js'),
+      default: esm('browser.js'),
     },
     './package.json': './package.json',
   },
-  files: ['web/', 'node/', 'workerd.js', 'browser.js', 'node.mjs', 'README.md'],
-  sideEffects: ['./browser.js', './workerd.js', './node.mjs'],
+  files: ['web/', 'node/', ...ENTRIES, ESM_TYPES, 'README.md'],
+  sideEffects: ENTRIES.map((entry) => `./${entry}`),
   engines: { node: '>=18' },
-  keywords: ['faceid', 'tencent-cloud', 'wasm', 'cloudflare-workers', 'kyc'],
+  keywords: ['faceid', 'tencent-cloud', 'wasm', 'cloudflare-workers', 'vercel-edge', 'deno', 'bun', 'kyc'],
 };
 process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);

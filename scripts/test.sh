@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: lints, host tests, the wasm suite in Node, Chromium and a Chromium worker, and
-# the node:test suites on the emulator and on the packaged module. Installs what is missing first.
+# Runs every test: lints, host tests, the published tarball's checks, one shared suite in Node, Deno,
+# Bun and the Vercel edge runtime, the wasm suite in Node, Chromium and a Chromium worker, and the
+# node:test suites on the emulator and on the packaged module. Installs what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --with-browser
@@ -31,6 +32,13 @@ if grep -n '\bany\b' pkg/node/faceid_edge.d.ts | grep -v '^\S*:\s*\(/\*\*\|\*\)'
   echo "pkg/node/faceid_edge.d.ts declares an any" >&2
   exit 1
 fi
+# The tarball as published: its file list, publint and @arethetypeswrong/cli.
+run package-checks node --test --test-reporter=spec tests/package/
+# One shared suite on the package installed by name, in each runtime (Deno and Bun from the npm
+# lock file); each starts its own emulator.
+for runtime in node deno bun edge; do
+  run "runtime-$runtime" node tests/runtimes/run.mjs "$runtime"
+done
 
 start_emulator 0
 export FACEID_EMULATOR_URL=$EMULATOR_URL
@@ -47,7 +55,8 @@ run node-suites node --test --test-reporter=spec tests/emulator/ tests/node/
 # would otherwise pass as green.
 step summary
 passed=0
-for suite in host fuzz wasm-node wasm-chromium wasm-chromium-worker node-suites; do
+for suite in host fuzz package-checks runtime-node runtime-deno runtime-bun runtime-edge wasm-node wasm-chromium \
+  wasm-chromium-worker node-suites; do
   count=$(sed -n -E 's/^test result: ok\. ([0-9]+) passed.*/\1/p; s/^ℹ pass ([0-9]+)$/\1/p' "$log/$suite.log" |
     awk '{ n += $1 } END { print n + 0 }')
   if ((count == 0)); then

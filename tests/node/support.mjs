@@ -12,6 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 
 import { DEFAULT_APP_ID, DEFAULT_SECRET } from '../emulator/emulator.mjs';
+import { PACKAGE_FILES } from '../../scripts/package-files.mjs';
 
 const run = promisify(execFile);
 
@@ -85,38 +86,46 @@ export async function launchChromium() {
   });
 }
 
+let packed;
 let installed;
 
+const NPM_ENV = { ...process.env, npm_config_update_notifier: 'false', npm_config_audit: 'false', npm_config_fund: 'false' };
+
 /**
- * Packs the built `pkg/` and installs the tarball into a fresh project, offline (the package has
- * no dependencies). Once per process. Resolves to `{ dir, esm, cjs, resolved }`: the project
- * directory, the package as loaded BY NAME through its exports map from an ESM and a CommonJS file
- * there, and the files those two names resolved to.
+ * Packs the built `pkg/` as `npm publish` would; once per process. Resolves to the tarball's path.
+ * Fails clearly when the package was not built first.
+ */
+export function packPackage() {
+  packed ??= pack();
+  return packed;
+}
+
+async function pack() {
+  const missing = PACKAGE_FILES.filter((file) => !existsSync(join(PKG_DIR, file)));
+  if (missing.length > 0) throw new Error(`pkg/ lacks ${missing.join(', ')}: run bash scripts/build.sh first`);
+  const packDir = tempDir('faceid-edge-pack-');
+  await run('npm', ['pack', PKG_DIR, '--pack-destination', packDir, '--silent'], { env: NPM_ENV });
+  const tarballs = readdirSync(packDir).filter((name) => name.endsWith('.tgz'));
+  if (tarballs.length !== 1) throw new Error(`npm pack produced ${tarballs.join(', ') || 'nothing'}`);
+  return join(packDir, tarballs[0]);
+}
+
+/**
+ * Installs the packed package into a fresh project, offline (the package has no dependencies).
+ * Once per process. Resolves to `{ dir, esm, cjs, resolved }`: the project directory, the package
+ * as loaded BY NAME through its exports map from an ESM and a CommonJS file there, and the files
+ * those two names resolved to.
  */
 export function installPackage() {
   installed ??= install();
   return installed;
 }
 
-// Files the exports map needs: a clear failure when the package was not built first.
-const PKG_FILES = [
-  'package.json', 'browser.js', 'workerd.js', 'node.mjs',
-  'node/faceid_edge.js', 'node/faceid_edge_bg.wasm', 'web/faceid_edge.js', 'web/faceid_edge_bg.wasm',
-];
-
 async function install() {
-  const missing = PKG_FILES.filter((file) => !existsSync(join(PKG_DIR, file)));
-  if (missing.length > 0) throw new Error(`pkg/ lacks ${missing.join(', ')}: run bash scripts/build.sh first`);
-  const packDir = tempDir('faceid-edge-pack-');
-  const env = { ...process.env, npm_config_update_notifier: 'false', npm_config_audit: 'false', npm_config_fund: 'false' };
-  await run('npm', ['pack', PKG_DIR, '--pack-destination', packDir, '--silent'], { env });
-  const tarballs = readdirSync(packDir).filter((name) => name.endsWith('.tgz'));
-  if (tarballs.length !== 1) throw new Error(`npm pack produced ${tarballs.join(', ') || 'nothing'}`);
-  const tarball = join(packDir, tarballs[0]);
-
+  const tarball = await packPackage();
   const dir = tempDir('faceid-edge-project-');
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'faceid-edge-consumer', version: '1.0.0', private: true }, null, 2));
-  await run('npm', ['install', '--no-audit', '--no-fund', '--offline', '--no-package-lock', tarball], { cwd: dir, env });
+  await run('npm', ['install', '--no-audit', '--no-fund', '--offline', '--no-package-lock', tarball], { cwd: dir, env: NPM_ENV });
 
   writeFileSync(join(dir, 'esm.mjs'), "export * from 'faceid-edge';\n");
   writeFileSync(join(dir, 'cjs.cjs'), "module.exports = require('faceid-edge');\n");
