@@ -25,7 +25,7 @@ pub use json::{JsonKind, JsonView};
 pub use params::{AccessToken, AppId, RefreshAfter, Retries, Secret, TimeoutMs, UserId, Version};
 pub use protocol::{
     parse_access_token_answer, parse_ticket_answer, AccessTokenGrant, BodyBudget, Ticket,
-    BODY_LIMIT,
+    BODY_LIMIT, FILE_BODY_LIMIT,
 };
 mod request;
 
@@ -51,3 +51,14 @@ pub use sign::{nonce_from, sign, SdkSignature, NONCE_LEN};
 mod cache;
 
 pub use cache::{CachedToken, CredentialCache, RetryDecision, SavedState, TokenState};
+
+// One verification end to end: register the order (SIGN), build the H5 login URL (NONCE), verify
+// the callback (current or previous SIGN ticket), query the result (SIGN).
+mod verification;
+
+pub use verification::{
+    Callback, CallbackUrl, CallbackVerdict, FaceId, FaceRecord, FaceRecordQuery, FileChoice,
+    H5Login, H5LoginUrl, IdNumber, LiveInterType, LoginFrom, OptimalDomain, OrderNo, PersonName,
+    RegisterOrderRequest, RegisteredOrder, SourcePhoto, SourcePhotoType, FACE_RECORD_PATH,
+    H5_LOGIN_PATH, REGISTER_ORDER_PATH,
+};
