@@ -57,8 +57,9 @@ pub use cache::{CachedToken, CredentialCache, RetryDecision, SavedState, TokenSt
 mod verification;
 
 pub use verification::{
-    Callback, CallbackUrl, CallbackVerdict, FaceId, FaceRecord, FaceRecordQuery, FileChoice,
-    H5Login, H5LoginUrl, IdNumber, LiveInterType, LoginFrom, OptimalDomain, OrderNo, PersonName,
-    RegisterOrderRequest, RegisteredOrder, SourcePhoto, SourcePhotoType, FACE_RECORD_PATH,
-    H5_LOGIN_PATH, REGISTER_ORDER_PATH,
+    Callback, CallbackUrl, CallbackVerdict, FaceId, FaceIdRule, FaceRecord, FaceRecordQuery,
+    FileChoice, H5Login, H5LoginUrl, IdNumber, IdNumberRule, LiveInterType, LoginFrom,
+    OptimalDomain, OrderNo, OrderNoRule, PersonName, PersonNameRule, RegisterOrderRequest,
+    RegisteredOrder, SourcePhoto, SourcePhotoType, Text, TextRule, FACE_RECORD_PATH, H5_LOGIN_PATH,
+    REGISTER_ORDER_PATH,
 };

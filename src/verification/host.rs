@@ -183,16 +183,11 @@ fn is_ipv4(host: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::rule_of;
     use super::*;
 
     fn callback_rule(url: &str) -> &'static str {
-        match CallbackUrl::new(url) {
-            Err(FaceIdError::InvalidArgument { field, rule }) => {
-                assert_eq!(field, "callbackUrl");
-                rule
-            }
-            other => panic!("{url:?}: expected invalid_argument, got {other:?}"),
-        }
+        rule_of(CallbackUrl::new(url), "callbackUrl")
     }
 
     #[test]

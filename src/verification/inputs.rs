@@ -5,6 +5,7 @@
 
 use crate::error::FaceIdError;
 use std::fmt;
+use std::marker::PhantomData;
 
 pub(super) fn invalid(field: &'static str, rule: &'static str) -> FaceIdError {
     FaceIdError::InvalidArgument { field, rule }
@@ -30,72 +31,112 @@ fn is_face_id(value: &str) -> bool {
     (1..=64).contains(&value.len()) && value.bytes().all(|b| (0x21..=0x7e).contains(&b))
 }
 
-macro_rules! text_input {
-    ($(#[$doc:meta])* $name:ident, field = $field:literal, rule = $rule:literal,
-     valid = $valid:expr, debug = $debug:ident) => {
+/// The rule of a [`Text`] input.
+pub trait TextRule {
+    /// The input's name in `Debug`.
+    const NAME: &'static str;
+    /// The option name used in errors.
+    const FIELD: &'static str;
+    /// The rule, as error messages state it.
+    const RULE: &'static str;
+    /// Personal data, printed as `<redacted>`.
+    const PERSONAL: bool;
+    /// Whether `value` follows the rule.
+    fn accepts(value: &str) -> bool;
+}
+
+/// A text input that follows the rule `R`: it can only be built through it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Text<R> {
+    value: String,
+    rule: PhantomData<R>,
+}
+
+impl<R: TextRule> Text<R> {
+    /// The option name used in errors.
+    pub const FIELD: &'static str = R::FIELD;
+    /// The rule, as error messages state it.
+    pub const RULE: &'static str = R::RULE;
+
+    /// Validates `value`; fails with `invalid_argument` naming the field, never the value.
+    pub fn new(value: impl Into<String>) -> Result<Self, FaceIdError> {
+        let value = value.into();
+        if R::accepts(&value) {
+            Ok(Text {
+                value,
+                rule: PhantomData,
+            })
+        } else {
+            Err(invalid(R::FIELD, R::RULE))
+        }
+    }
+
+    /// The validated value.
+    pub fn as_str(&self) -> &str {
+        &self.value
+    }
+}
+
+impl<R: TextRule> fmt::Debug for Text<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = if R::PERSONAL {
+            "<redacted>"
+        } else {
+            &self.value
+        };
+        f.debug_tuple(R::NAME).field(&shown).finish()
+    }
+}
+
+/// Declares a [`Text`] input: its rule type and the alias that names it.
+macro_rules! text_rule {
+    ($(#[$doc:meta])* $name:ident, $rule_type:ident, field = $field:literal,
+     rule = $rule:literal, personal = $personal:literal, accepts = $accepts:expr) => {
+        /// The rule of
+        #[doc = concat!("[`", stringify!($name), "`].")]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct $rule_type;
+
+        impl TextRule for $rule_type {
+            const NAME: &'static str = stringify!($name);
+            const FIELD: &'static str = $field;
+            const RULE: &'static str = $rule;
+            const PERSONAL: bool = $personal;
+            fn accepts(value: &str) -> bool {
+                let accepts: fn(&str) -> bool = $accepts;
+                accepts(value)
+            }
+        }
+
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq)]
-        pub struct $name(String);
-
-        impl $name {
-            /// The option name used in errors.
-            pub const FIELD: &'static str = $field;
-            /// The rule, as error messages state it.
-            pub const RULE: &'static str = $rule;
-
-            /// Validates `value`; fails with `invalid_argument` naming the field, never the value.
-            pub fn new(value: impl Into<String>) -> Result<Self, FaceIdError> {
-                let value = value.into();
-                let valid: fn(&str) -> bool = $valid;
-                if valid(&value) {
-                    Ok(Self(value))
-                } else {
-                    Err(invalid(Self::FIELD, Self::RULE))
-                }
-            }
-
-            /// The validated value.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                text_input!(@debug $debug, self, f, stringify!($name))
-            }
-        }
-    };
-    (@debug shown, $self:ident, $f:ident, $name:expr) => {
-        $f.debug_tuple($name).field(&$self.0).finish()
-    };
-    (@debug redacted, $self:ident, $f:ident, $name:expr) => {
-        $f.debug_tuple($name).field(&"<redacted>").finish()
+        pub type $name = Text<$rule_type>;
     };
 }
 
-text_input!(
+text_rule!(
     /// The partner's order number, unique per verification: 1-32 ASCII letters or digits.
-    OrderNo, field = "orderNo", rule = "must be 1-32 ASCII letters or digits",
-    valid = is_order_no, debug = shown
+    OrderNo, OrderNoRule, field = "orderNo", rule = "must be 1-32 ASCII letters or digits",
+    personal = false, accepts = is_order_no
 );
-text_input!(
+text_rule!(
     /// The person's real name: personal data, never printed. 1-64 characters without control
     /// characters; the service judges the rest.
-    PersonName, field = "name", rule = "must be 1-64 characters without control characters",
-    valid = |value| is_plain_text(value, 64), debug = redacted
+    PersonName, PersonNameRule, field = "name",
+    rule = "must be 1-64 characters without control characters",
+    personal = true, accepts = |value| is_plain_text(value, 64)
 );
-text_input!(
+text_rule!(
     /// The person's ID-card number: personal data, never printed. 1-32 characters without
     /// control characters; the service judges the rest.
-    IdNumber, field = "idNo", rule = "must be 1-32 characters without control characters",
-    valid = |value| is_plain_text(value, 32), debug = redacted
+    IdNumber, IdNumberRule, field = "idNo",
+    rule = "must be 1-32 characters without control characters",
+    personal = true, accepts = |value| is_plain_text(value, 32)
 );
-text_input!(
+text_rule!(
     /// The service's id of a registered order (`faceId`, `h5faceId`): 1-64 visible ASCII
     /// characters.
-    FaceId, field = "faceId", rule = "must be 1-64 visible ASCII characters",
-    valid = is_face_id, debug = shown
+    FaceId, FaceIdRule, field = "faceId", rule = "must be 1-64 visible ASCII characters",
+    personal = false, accepts = is_face_id
 );
 
 /// What kind of photo a [`SourcePhoto`] is, as the service documents it.
@@ -302,17 +343,8 @@ impl LoginFrom {
 
 #[cfg(test)]
 mod tests {
+    use super::super::rule_of;
     use super::*;
-
-    fn rule_of<T: fmt::Debug>(result: Result<T, FaceIdError>, field: &str) -> &'static str {
-        match result {
-            Err(FaceIdError::InvalidArgument { field: got, rule }) => {
-                assert_eq!(got, field);
-                rule
-            }
-            other => panic!("expected invalid_argument for {field}, got {other:?}"),
-        }
-    }
 
     #[test]
     fn order_numbers_are_one_to_thirty_two_ascii_letters_or_digits() {

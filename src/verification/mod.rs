@@ -17,8 +17,23 @@ pub use answers::{FaceRecord, RegisteredOrder};
 pub use callback::{Callback, CallbackVerdict};
 pub use host::{CallbackUrl, OptimalDomain};
 pub use inputs::{
-    FaceId, FileChoice, IdNumber, LiveInterType, LoginFrom, OrderNo, PersonName, SourcePhoto,
-    SourcePhotoType,
+    FaceId, FaceIdRule, FileChoice, IdNumber, IdNumberRule, LiveInterType, LoginFrom, OrderNo,
+    OrderNoRule, PersonName, PersonNameRule, SourcePhoto, SourcePhotoType, Text, TextRule,
 };
 pub use login::{H5Login, H5LoginUrl, H5_LOGIN_PATH};
 pub use requests::{FaceRecordQuery, RegisterOrderRequest, FACE_RECORD_PATH, REGISTER_ORDER_PATH};
+
+/// The rule of an `invalid_argument` error, after checking that it names `field`.
+#[cfg(test)]
+fn rule_of<T: std::fmt::Debug>(
+    result: Result<T, crate::error::FaceIdError>,
+    field: &str,
+) -> &'static str {
+    match result {
+        Err(crate::error::FaceIdError::InvalidArgument { field: named, rule }) => {
+            assert_eq!(named, field);
+            rule
+        }
+        other => panic!("expected invalid_argument for {field}, got {other:?}"),
+    }
+}
