@@ -33,9 +33,9 @@ pub struct CallbackVerdict {
 }
 
 impl Callback {
-    /// Reads the callback's URL or query string (with or without `?`). The first of repeated
-    /// parameters counts, as with `URLSearchParams.get`; one that does not decode counts as
-    /// missing.
+    /// Reads the callback's URL or query string (with or without `?`). Of repeated parameters,
+    /// the first that decodes counts (as with `URLSearchParams.get`); a value with a broken
+    /// escape or bytes that are not UTF-8 counts as missing.
     pub fn from_query(url_or_query: &str) -> Self {
         let query = url_or_query
             .split_once('?')

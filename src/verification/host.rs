@@ -103,23 +103,21 @@ impl CallbackUrl {
 
 /// `host` and `port` of `host[:port]` or `[v6][:port]`, unchecked.
 fn split_port(authority: &str) -> (&str, Option<&str>) {
-    let closing = if authority.starts_with('[') {
-        authority.find(']')
+    // An IPv6 address has colons of its own: the port's comes after its closing bracket.
+    let host_end = if authority.starts_with('[') {
+        authority.find(']').unwrap_or(authority.len())
     } else {
-        Some(0)
+        0
     };
-    match closing {
-        Some(from) => match authority
-            .get(from..)
-            .and_then(|tail| tail.rfind(':'))
-            .map(|at| at + from)
-        {
-            Some(colon) => (
-                authority.get(..colon).unwrap_or(authority),
-                authority.get(colon + 1..),
-            ),
-            None => (authority, None),
-        },
+    match authority
+        .get(host_end..)
+        .and_then(|tail| tail.rfind(':'))
+        .map(|at| host_end + at)
+    {
+        Some(colon) => (
+            authority.get(..colon).unwrap_or(authority),
+            authority.get(colon + 1..),
+        ),
         None => (authority, None),
     }
 }

@@ -347,6 +347,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn text_inputs_name_their_option_and_rule() {
+        assert_eq!(
+            (OrderNo::FIELD, OrderNo::RULE),
+            ("orderNo", "must be 1-32 ASCII letters or digits")
+        );
+        assert_eq!((PersonName::FIELD, IdNumber::FIELD), ("name", "idNo"));
+        assert_eq!(
+            FaceId::new("").unwrap_err().to_string(),
+            "invalid argument: faceId must be 1-64 visible ASCII characters"
+        );
+    }
+
+    #[test]
     fn order_numbers_are_one_to_thirty_two_ascii_letters_or_digits() {
         for ok in ["a", "9164541471817797", &"A1".repeat(16)] {
             assert_eq!(OrderNo::new(ok).unwrap().as_str(), ok);

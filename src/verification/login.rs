@@ -46,7 +46,12 @@ pub struct H5LoginUrl {
 impl H5Login {
     /// The login URL, signed with `nonce_ticket` (fetched for `user_id`) over appId, userId,
     /// orderNo, version, faceId, the ticket and `nonce`.
-    pub fn sign(&self, endpoint: &Endpoint, nonce: &str, nonce_ticket: &Ticket) -> H5LoginUrl {
+    pub fn signed_url(
+        &self,
+        endpoint: &Endpoint,
+        nonce: &str,
+        nonce_ticket: &Ticket,
+    ) -> H5LoginUrl {
         let app_id = self.app_id.as_str();
         let order_no = self.order_no.as_str();
         let face_id = self.face_id.as_str();
@@ -122,7 +127,7 @@ mod tests {
     #[test]
     fn signs_the_seven_values_as_an_independent_sha1_does() {
         // sha1 of the seven values sorted and joined, computed with node:crypto.
-        let signed = login().sign(&Endpoint::default(), NONCE, &nonce_ticket());
+        let signed = login().signed_url(&Endpoint::default(), NONCE, &nonce_ticket());
         assert_eq!(
             signed.url,
             "https://kyc1.qcloud.com/api/web/login?appId=IDAXXXXX&version=1.0.0\
@@ -144,7 +149,9 @@ mod tests {
         let mut app = login();
         app.from = LoginFrom::App;
         app.skip_result_page = true;
-        let url = app.sign(&Endpoint::default(), NONCE, &nonce_ticket()).url;
+        let url = app
+            .signed_url(&Endpoint::default(), NONCE, &nonce_ticket())
+            .url;
         assert!(url.contains("&from=App&"), "{url}");
         assert!(
             url.ends_with(
@@ -159,18 +166,20 @@ mod tests {
         let mut local = login();
         local.optimal_domain = None;
         let endpoint = Endpoint::new("http://127.0.0.1:8788/prefix").unwrap();
-        let url = local.sign(&endpoint, NONCE, &nonce_ticket()).url;
+        let url = local.signed_url(&endpoint, NONCE, &nonce_ticket()).url;
         assert!(
             url.starts_with("http://127.0.0.1:8788/api/web/login?appId="),
             "{url}"
         );
-        let remote = login().sign(&endpoint, NONCE, &nonce_ticket()).url;
+        let remote = login().signed_url(&endpoint, NONCE, &nonce_ticket()).url;
         assert!(
             remote.starts_with("https://kyc1.qcloud.com/api/web/login?"),
             "{remote}"
         );
         local.optimal_domain = Some(OptimalDomain::new("localhost:9").unwrap());
-        let url = local.sign(&Endpoint::default(), NONCE, &nonce_ticket()).url;
+        let url = local
+            .signed_url(&Endpoint::default(), NONCE, &nonce_ticket())
+            .url;
         assert!(
             url.starts_with("http://localhost:9/api/web/login?"),
             "{url}"
