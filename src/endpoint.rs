@@ -62,13 +62,26 @@ impl Endpoint {
     /// `{base}{path}?k=v&...` with every value percent-encoded.
     pub fn url(&self, path: &str, query: &[(&str, &str)]) -> String {
         let mut url = format!("{}{path}", self.base);
-        for (i, (key, value)) in query.iter().enumerate() {
-            url.push(if i == 0 { '?' } else { '&' });
-            url.push_str(key);
-            url.push('=');
-            url.push_str(&percent_encode(value));
-        }
+        push_query(&mut url, query);
         url
+    }
+
+    /// The `host[:port]` part, e.g. `kyc1.qcloud.com` or `127.0.0.1:8788`.
+    pub fn authority(&self) -> &str {
+        let after_scheme = find_str(&self.base, "://")
+            .and_then(|at| self.base.get(at + 3..))
+            .unwrap_or_default();
+        after_scheme.split('/').next().unwrap_or_default()
+    }
+}
+
+/// Appends `?k=v&...` to `url` with every value percent-encoded.
+pub(crate) fn push_query(url: &mut String, query: &[(&str, &str)]) {
+    for (i, (key, value)) in query.iter().enumerate() {
+        url.push(if i == 0 { '?' } else { '&' });
+        url.push_str(key);
+        url.push('=');
+        url.push_str(&percent_encode(value));
     }
 }
 
@@ -127,7 +140,7 @@ fn host_of(authority: &str) -> Result<&str, FaceIdError> {
 }
 
 /// `localhost`, `127.0.0.0/8` or `[::1]`: the only hosts plain `http:` may reach.
-fn is_loopback(host: &str) -> bool {
+pub(crate) fn is_loopback(host: &str) -> bool {
     if host.eq_ignore_ascii_case("localhost") || host == "[::1]" {
         return true;
     }
@@ -214,6 +227,17 @@ mod tests {
             assert_eq!(Endpoint::new(input).unwrap().as_str(), base, "{input}");
         }
         assert_eq!(Endpoint::default().as_str(), DEFAULT_ENDPOINT);
+    }
+
+    #[test]
+    fn authority_is_host_and_port_without_scheme_or_prefix() {
+        for (input, authority) in [
+            ("https://kyc1.qcloud.com", "kyc1.qcloud.com"),
+            ("http://127.0.0.1:8788/prefix/", "127.0.0.1:8788"),
+            ("http://[::1]:1", "[::1]:1"),
+        ] {
+            assert_eq!(Endpoint::new(input).unwrap().authority(), authority);
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Property-based fuzzing of everything that reads outside input: the answer parsers, the saved
-//! state reader, the validators, the endpoint and URL builder, the body budget and `sign`.
+//! state reader, the validators, the endpoint and URL builder, the body budget and `sign`, and
+//! the verification's hosts, callback reader and answers.
 //!
 //! cargo-fuzz needs a nightly toolchain, which these machines do not have; proptest runs the same
 //! idea on stable: generated and mutated inputs, starting from the committed seed corpus in
@@ -7,11 +8,16 @@
 //! each target prints how many inputs it executed. No input may panic.
 
 use crate::cache::{CredentialCache, SavedState};
-use crate::endpoint::Endpoint;
+use crate::endpoint::{percent_encode, Endpoint};
+use crate::error::ErrorKind;
 use crate::params::{AccessToken, AppId, Secret, UserId, Version};
 use crate::protocol::test_json::parsed;
 use crate::protocol::{parse_access_token_answer, parse_ticket_answer, BodyBudget, BODY_LIMIT};
 use crate::sign::sign;
+use crate::verification::{
+    Callback, CallbackUrl, FaceId, FaceRecordQuery, FileChoice, IdNumber, OptimalDomain, OrderNo,
+    PersonName, RegisterOrderRequest,
+};
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestRunner};
 use serde_json::{Map, Number, Value};
@@ -83,6 +89,51 @@ fn read_everything(body: &str) {
     if let Some(state) = SavedState::read(&answer) {
         let _ = CredentialCache::import(Some(state), "IDAEMU01", 1000.0, 0.0);
     }
+    if let Ok(order) = register_request().read_answer(&answer, &local_endpoint()) {
+        assert_eq!(order.order_no, ASKED_ORDER);
+        assert!(FaceId::new(order.face_id).is_ok());
+        let domain = order.optimal_domain.as_str();
+        assert!(domain == "127.0.0.1:8788" || OptimalDomain::new(domain).is_ok());
+    }
+    if let Ok(record) = record_query().read_answer(&answer) {
+        assert_eq!(record.order_no, ASKED_ORDER);
+        assert_eq!(record.passed, record.code == "0");
+        let scored = record.live_rate.is_some() && record.similarity.is_some();
+        assert!(!record.passed || (scored && record.occurred_time.is_some()));
+        assert!(record
+            .live_rate
+            .into_iter()
+            .chain(record.similarity)
+            .all(f64::is_finite));
+    }
+}
+
+const ASKED_ORDER: &str = "9164541471817797";
+
+fn local_endpoint() -> Endpoint {
+    Endpoint::new("http://127.0.0.1:8788").unwrap()
+}
+
+fn register_request() -> RegisterOrderRequest {
+    RegisterOrderRequest {
+        app_id: AppId::new("IDAXXXXX").unwrap(),
+        order_no: OrderNo::new(ASKED_ORDER).unwrap(),
+        user_id: UserId::new("user_1").unwrap(),
+        name: PersonName::new("name").unwrap(),
+        id_no: IdNumber::new("id").unwrap(),
+        version: Version::default(),
+        source_photo: None,
+        live_inter_type: None,
+    }
+}
+
+fn record_query() -> FaceRecordQuery {
+    FaceRecordQuery {
+        app_id: AppId::new("IDAXXXXX").unwrap(),
+        order_no: OrderNo::new(ASKED_ORDER).unwrap(),
+        version: Version::default(),
+        files: FileChoice::Photo,
+    }
 }
 
 /// JSON values shaped like answers: the keys the readers look for, with values of every type.
@@ -103,6 +154,14 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just("obtained_at".to_owned()),
         Just("expires_at".to_owned()),
         Just("sign_ticket".to_owned()),
+        Just("result".to_owned()),
+        Just("orderNo".to_owned()),
+        Just("faceId".to_owned()),
+        Just("optimalDomain".to_owned()),
+        Just("liveRate".to_owned()),
+        Just("similarity".to_owned()),
+        Just("occurredTime".to_owned()),
+        Just("photo".to_owned()),
         ".{0,6}",
     ];
     let leaf = prop_oneof![
@@ -122,6 +181,9 @@ fn json_value() -> impl Strategy<Value = Value> {
             Just("0".to_owned()),
             Just("120".to_owned()),
             Just(String::new()),
+            Just(ASKED_ORDER.to_owned()),
+            Just("kyc1.qcloud.com".to_owned()),
+            "[0-9]{1,3}(\\.[0-9]{1,3})?",
             ".{0,12}"
         ]
         .prop_map(Value::String),
@@ -192,6 +254,41 @@ fn the_seed_corpus_reads_without_panicking() {
 }
 
 #[test]
+fn the_verification_corpus_reads_as_named() {
+    let corpus = corpus();
+    let body = |name: &str| {
+        let (_, body) = corpus.iter().find(|(file, _)| file == name).unwrap();
+        parsed(body).unwrap()
+    };
+    let register = |name: &str| register_request().read_answer(&body(name), &local_endpoint());
+    assert_eq!(
+        register("register-real.json")
+            .unwrap()
+            .optimal_domain
+            .as_str(),
+        "kyc1.qcloud.com"
+    );
+    assert_eq!(
+        register("register-no-domain.json")
+            .unwrap()
+            .optimal_domain
+            .as_str(),
+        "127.0.0.1:8788"
+    );
+    assert_eq!(
+        register("register-bad-domain.json").unwrap_err().kind(),
+        ErrorKind::BadResponse
+    );
+    let record = |name: &str| record_query().read_answer(&body(name));
+    assert!(record("face-record-passed.json").unwrap().passed);
+    assert!(!record("face-record-failed.json").unwrap().passed);
+    assert_eq!(
+        record("face-record-not-found.json").unwrap_err().kind(),
+        ErrorKind::Api
+    );
+}
+
+#[test]
 fn generated_answers_never_panic() {
     fuzz("answers", json_value(), |answer| {
         read_everything(&answer.to_string());
@@ -227,6 +324,13 @@ fn validators_accept_exactly_their_rule() {
         );
         prop_assert_eq!(AccessToken::new(text.clone()).is_ok(), visible(&text, 128));
         prop_assert_eq!(Secret::new(text.clone()).is_ok(), visible(&text, 64));
+        prop_assert_eq!(OrderNo::new(text.clone()).is_ok(), within(&text, 32, b""));
+        prop_assert_eq!(FaceId::new(text.clone()).is_ok(), visible(&text, 64));
+        let plain = |max: usize| {
+            (1..=max).contains(&text.chars().count()) && !text.chars().any(char::is_control)
+        };
+        prop_assert_eq!(PersonName::new(text.clone()).is_ok(), plain(64));
+        prop_assert_eq!(IdNumber::new(text.clone()).is_ok(), plain(32));
         Ok(())
     });
 }
@@ -289,4 +393,56 @@ fn signatures_are_always_40_upper_case_hex() {
             Ok(())
         },
     );
+}
+
+#[test]
+fn hosts_never_panic_and_accepted_ones_stay_one_host() {
+    let inputs = "(https?|HTTP|javascript)://[a-z0-9.:\\[\\]@%/?#\\\\-]{0,30}|[a-zA-Z0-9.:\\[\\]-]{0,30}|\\PC{0,40}";
+    fuzz("hosts and callback URLs", inputs, |text| {
+        if let Ok(domain) = OptimalDomain::new(&text) {
+            prop_assert!(!domain.as_str().contains(['/', '@', '?', '#', '\\', '%']));
+            let origin = domain.origin();
+            let host = origin.split_once("://").map(|(_, host)| host);
+            prop_assert_eq!(host, Some(domain.as_str()));
+            prop_assert!(origin.starts_with("https://") || origin.starts_with("http://"));
+        }
+        if let Ok(url) = CallbackUrl::new(&text) {
+            let (scheme, rest) = url.as_str().split_once("://").unwrap_or_default();
+            prop_assert!(
+                scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http")
+            );
+            let authority = rest.split(['/', '?']).next().unwrap_or_default();
+            prop_assert!(!authority.contains('@') && !url.as_str().contains(['#', '\\']));
+            prop_assert!(OptimalDomain::new(authority).is_ok());
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn callbacks_never_panic_and_only_the_right_ticket_verifies() {
+    let app = AppId::new("IDAXXXXX").unwrap();
+    let inputs = (
+        "[a-zA-Z0-9]{1,32}",
+        "[0-9]{1,8}",
+        "\\PC{1,20}",
+        "\\PC{0,60}",
+    );
+    fuzz("callbacks", inputs, |(order_no, code, ticket, noise)| {
+        let _ = Callback::from_query(&noise).verify(&app, &[&ticket]);
+        let new_sign = sign(&[app.as_str(), &order_no, &ticket, &code]);
+        let query = format!(
+            "https://p.example/cb?code={}&orderNo={}&newSign={}",
+            percent_encode(&code),
+            percent_encode(&order_no),
+            new_sign.to_ascii_lowercase()
+        );
+        let callback = Callback::from_query(&query);
+        let verdict = callback.verify(&app, &["other", &ticket]);
+        prop_assert!(verdict.verified);
+        prop_assert_eq!(verdict.passed, code == "0");
+        let other_ticket = format!("{ticket}x");
+        prop_assert!(!callback.verify(&app, &[&other_ticket]).verified);
+        Ok(())
+    });
 }

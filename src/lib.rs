@@ -25,7 +25,7 @@ pub use json::{JsonKind, JsonView};
 pub use params::{AccessToken, AppId, RefreshAfter, Retries, Secret, TimeoutMs, UserId, Version};
 pub use protocol::{
     parse_access_token_answer, parse_ticket_answer, AccessTokenGrant, BodyBudget, Ticket,
-    BODY_LIMIT,
+    BODY_LIMIT, FILE_BODY_LIMIT,
 };
 mod request;
 
@@ -53,4 +53,16 @@ mod cache;
 pub use cache::{
     backoff_delay_ms, within_token, CachedToken, CredentialCache, RetryDecision, SavedState,
     SignPlan, TokenPlan,
+};
+
+// One verification end to end: register the order (SIGN), build the H5 login URL (NONCE), verify
+// the callback (current or previous SIGN ticket), query the result (SIGN).
+mod verification;
+
+pub use verification::{
+    Callback, CallbackUrl, CallbackVerdict, FaceId, FaceIdRule, FaceRecord, FaceRecordQuery,
+    FileChoice, H5Login, H5LoginUrl, IdNumber, IdNumberRule, LiveInterType, LoginFrom,
+    OptimalDomain, OrderNo, OrderNoRule, PersonName, PersonNameRule, RegisterOrderRequest,
+    RegisteredOrder, SourcePhoto, SourcePhotoType, Text, TextRule, FACE_RECORD_PATH, H5_LOGIN_PATH,
+    REGISTER_ORDER_PATH,
 };

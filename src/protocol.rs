@@ -10,27 +10,42 @@ use serde::Serialize;
 /// The most body bytes read from any answer; reading stops past it.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
+/// The most body bytes read from a face-record answer that carries the photo or the video.
+pub const FILE_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
 /// The longest `expire_in` accepted (ten years): anything larger is a broken answer, and keeps
 /// `expires_at` well inside the integers a JS number holds exactly.
 const MAX_EXPIRE_IN: u64 = 10 * 365 * 24 * 3600;
 
-/// Counts the body bytes read so far and refuses the chunk that would pass [`BODY_LIMIT`], so
-/// the reader stops there and never holds more.
-#[derive(Debug, Default)]
+/// Counts the body bytes read so far and refuses the chunk that would pass its limit
+/// ([`BODY_LIMIT`] by default), so the reader stops there and never holds more.
+#[derive(Debug)]
 pub struct BodyBudget {
     read: usize,
+    limit: usize,
+}
+
+impl Default for BodyBudget {
+    fn default() -> Self {
+        BodyBudget::with_limit(BODY_LIMIT)
+    }
 }
 
 impl BodyBudget {
+    /// A budget of `limit` bytes, for the answers allowed more than [`BODY_LIMIT`].
+    pub const fn with_limit(limit: usize) -> Self {
+        BodyBudget { read: 0, limit }
+    }
+
     /// Admits a chunk of `len` bytes, or fails with `bad_response` if it would pass the limit.
     pub fn admit(&mut self, len: usize) -> Result<(), FaceIdError> {
         match self.read.checked_add(len) {
-            Some(total) if total <= BODY_LIMIT => {
+            Some(total) if total <= self.limit => {
                 self.read = total;
                 Ok(())
             }
             _ => Err(FaceIdError::BadResponse {
-                reason: format!("the body is larger than {BODY_LIMIT} bytes"),
+                reason: format!("the body is larger than {} bytes", self.limit),
             }),
         }
     }
@@ -158,30 +173,39 @@ fn expires_at(sent_at_ms: f64, expire_in: u32) -> f64 {
 
 /// Succeeds when the answer is an object whose `code` is `"0"` or `0`; any other code is an
 /// `api` error carrying the service's `msg` and `transactionTime`.
-fn check_code<J: JsonView>(answer: &J) -> Result<(), FaceIdError> {
+pub(crate) fn check_code<J: JsonView>(answer: &J) -> Result<(), FaceIdError> {
+    let code = read_code(answer)?;
+    if code == "0" {
+        Ok(())
+    } else {
+        Err(api_error(answer, code))
+    }
+}
+
+/// The `code` of an answer that must be a JSON object, as a string even when sent as a number.
+pub(crate) fn read_code<J: JsonView>(answer: &J) -> Result<String, FaceIdError> {
     if answer.kind() != JsonKind::Object {
         return Err(FaceIdError::bad_response("the body is not a JSON object"));
     }
     let code = answer
         .member("code")
         .ok_or_else(|| FaceIdError::bad_response("`code` is missing"))?;
-    let code = match code.kind() {
-        JsonKind::String => code.string().unwrap_or_default(),
-        JsonKind::Number => number_text(code.number().unwrap_or(f64::NAN)),
-        _ => {
-            return Err(FaceIdError::bad_response(
-                "`code` is not a string or number",
-            ))
-        }
-    };
-    if code == "0" {
-        return Ok(());
+    match code.kind() {
+        JsonKind::String => Ok(code.string().unwrap_or_default()),
+        JsonKind::Number => Ok(number_text(code.number().unwrap_or(f64::NAN))),
+        _ => Err(FaceIdError::bad_response(
+            "`code` is not a string or number",
+        )),
     }
-    Err(FaceIdError::Api {
+}
+
+/// The `api` error of an answer refused with `code`, carrying its `msg` and `transactionTime`.
+pub(crate) fn api_error<J: JsonView>(answer: &J, code: String) -> FaceIdError {
+    FaceIdError::Api {
         code,
         msg: optional_string(answer, "msg").unwrap_or_default(),
         transaction_time: optional_string(answer, "transactionTime"),
-    })
+    }
 }
 
 /// A numeric `code` as the service would have written it as a string: whole numbers without a
@@ -196,11 +220,11 @@ fn number_text(number: f64) -> String {
     }
 }
 
-fn optional_string<J: JsonView>(object: &J, key: &str) -> Option<String> {
+pub(crate) fn optional_string<J: JsonView>(object: &J, key: &str) -> Option<String> {
     object.member(key).and_then(|value| value.string())
 }
 
-fn non_empty_string<J: JsonView>(object: &J, key: &str) -> Result<String, FaceIdError> {
+pub(crate) fn non_empty_string<J: JsonView>(object: &J, key: &str) -> Result<String, FaceIdError> {
     let value = object
         .member(key)
         .ok_or_else(|| FaceIdError::bad_response(format!("`{key}` is missing")))?;
@@ -426,6 +450,17 @@ mod tests {
         );
         assert_eq!(budget.read(), BODY_LIMIT);
         assert!(BodyBudget::default().admit(usize::MAX).is_err());
+    }
+
+    #[test]
+    fn a_larger_budget_admits_up_to_its_own_limit() {
+        let mut budget = BodyBudget::with_limit(FILE_BODY_LIMIT);
+        assert!(budget.admit(BODY_LIMIT + 1).is_ok());
+        assert!(budget.admit(FILE_BODY_LIMIT - BODY_LIMIT - 1).is_ok());
+        assert_eq!(
+            budget.admit(1).unwrap_err().to_string(),
+            "FaceID sent an unusable response: the body is larger than 16777216 bytes"
+        );
     }
 
     #[test]

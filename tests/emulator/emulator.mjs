@@ -1,5 +1,5 @@
 // FaceID emulator: a zero-dependency local imitation of the FaceID credential chain
-// (access_token, SIGN and NONCE api_ticket) plus a control API for tests.
+// (access_token, SIGN and NONCE api_ticket), the H5 verification flow, and a control API for tests.
 // The protocol is described in shared/spec/FACEID-API.md; the codes this emulator
 // answers with are its own and are listed in README.md beside this file.
 
@@ -168,6 +168,8 @@ function freshState(config) {
     signTickets: new Map(), // access_token -> { value, expiresAt }
     nonceTickets: new Map(), // value -> { appId, token, userId, expiresAt, used }
     faults: new Map(), // path (null: any path) -> armed fault
+    orders: new Map(), // appId -> Map(orderNo -> { userId, faceId, result })
+    loginSessions: new Map(), // session -> { appId, orderNo, faceId, callback }
     log: [],
     counters: {},
     seq: 0,
@@ -714,7 +716,288 @@ async function handle(state, req, res, startConfig) {
   const kind = hasOwn(FACEID_PATHS, url.pathname) ? FACEID_PATHS[url.pathname] : null;
   if (kind) return handleFaceId(state, req, res, url, kind);
   if (hasOwn(CONTROL_ROUTES, url.pathname)) return handleControl(state, req, res, CONTROL_ROUTES[url.pathname], startConfig);
+  if (hasOwn(FLOW_ROUTES, url.pathname)) return handleFlow(state, req, res, url, FLOW_ROUTES[url.pathname]);
   return sendJson(res, 404, failure(Date.now(), CODES.NOT_FOUND, '接口不存在 (no such path)'));
+}
+
+// ---------------------------------------------------------------------------
+// Verification flow (H5): register the order, the login page, the user's verdict, the result
+// query. Server calls are signed with a SIGN ticket, the login URL with a one-time NONCE ticket
+// issued for that very user. The request log masks personal data.
+
+export const FLOW_CODES = Object.freeze({
+  SIGN_MISMATCH: '400501',
+  ORDER_EXISTS: '400502',
+  ORDER_NOT_FOUND: '400503',
+  FACE_ID_MISMATCH: '400504',
+  USER_MISMATCH: '400505',
+  NOT_VERIFIED_YET: '400506',
+  LOGIN_SIGN_MISMATCH: '400511',
+  NONCE_USED_OR_EXPIRED: '400512',
+  NONCE_OF_OTHER_USER: '400513',
+  SESSION_UNKNOWN: '400514',
+  VERIFICATION_FAILED: '400601',
+});
+
+/** The photo a result query answers with when asked: a valid 1×1 PNG, base64. */
+export const EMULATOR_PHOTO = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+/** The "video" a result query answers with when asked: a few bytes, base64, not playable. */
+export const EMULATOR_VIDEO = Buffer.from('FaceID emulator video').toString('base64');
+
+const ORDER_NO_RE = /^[A-Za-z0-9]{1,32}$/;
+const NONCE_RE = /^[A-Za-z0-9]{32}$/;
+const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})+$|^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)$/;
+const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
+const HTML_TYPE = 'text/html; charset=utf-8';
+
+// What the pass and fail buttons record: scores as the service sends them, strings.
+const OUTCOMES = Object.freeze({
+  pass: { passed: true, code: CODES.OK, msg: SUCCESS_MSG, liveRate: '99', similarity: '98.52' },
+  fail: { passed: false, code: FLOW_CODES.VERIFICATION_FAILED, msg: '人脸比对未通过 (face comparison failed)', liveRate: '99', similarity: '12.30' },
+});
+
+// Personal data never reaches the request log.
+const MASKED_FIELDS = Object.freeze(['name', 'idNo', 'sourcePhotoStr']);
+
+function plainText(maxChars) {
+  return (text) => [...text].length <= maxChars && !CONTROL_RE.test(text);
+}
+
+function isHttpUrl(text) {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.username === '' && url.password === '';
+  } catch {
+    return false;
+  }
+}
+
+// The first missing or malformed field, as a failure answer; null when all are fine.
+// `formats` checks a field only when it is present.
+function fieldProblem(now, fields, required, formats) {
+  for (const name of required) {
+    if (fields[name] === undefined || fields[name] === '') return missing(now, name);
+  }
+  for (const [name, isValid] of formats) {
+    const value = fields[name];
+    if (value !== undefined && (typeof value !== 'string' || !isValid(value))) return malformed(now, name);
+  }
+  return null;
+}
+
+function unknownApp(now) {
+  return failure(now, CODES.UNKNOWN_APP, 'appId 不存在 (unknown appId)');
+}
+
+function ordersOf(state, appId) {
+  if (!state.orders.has(appId)) state.orders.set(appId, new Map());
+  return state.orders.get(appId);
+}
+
+// A server call's sign must come from a SIGN ticket of the app that is still valid: unexpired,
+// its token alive.
+function signedWithSignTicket(state, appId, values, sign, now) {
+  const wanted = sign.toUpperCase();
+  for (const [token, ticket] of state.signTickets) {
+    const record = state.tokens.get(token);
+    if (!record || record.appId !== appId || now >= record.validUntil || now >= ticket.expiresAt) continue;
+    if (faceIdSign([...values, ticket.value]) === wanted) return true;
+  }
+  return false;
+}
+
+function registerOrder(state, body, { now, query, authority }) {
+  const problem = fieldProblem(now, body, ['appId', 'orderNo', 'name', 'idNo', 'userId', 'version', 'nonce', 'sign'], [
+    ['appId', () => true], ['sign', () => true],
+    ['version', (v) => VERSION_RE.test(v)], ['orderNo', (v) => ORDER_NO_RE.test(v)],
+    ['userId', (v) => USER_ID_RE.test(v)], ['nonce', (v) => NONCE_RE.test(v)],
+    ['name', plainText(64)], ['idNo', plainText(32)],
+    ['sourcePhotoStr', (v) => BASE64_RE.test(v)], ['sourcePhotoType', (v) => v === '1' || v === '2'],
+    ['liveInterType', () => true],
+  ]);
+  if (problem) return problem;
+  const { appId, orderNo, userId, version, nonce, sign } = body;
+  if (query.has('orderNo') && query.get('orderNo') !== orderNo) return malformed(now, 'orderNo');
+  if (body.sourcePhotoStr !== undefined && body.sourcePhotoType === undefined) return missing(now, 'sourcePhotoType');
+  if (!hasOwn(state.config.apps, appId)) return unknownApp(now);
+  if (!signedWithSignTicket(state, appId, [appId, userId, nonce, version], sign, now)) {
+    return failure(now, FLOW_CODES.SIGN_MISMATCH, '签名校验失败 (sign matches no valid SIGN ticket)');
+  }
+  const orders = ordersOf(state, appId);
+  if (orders.has(orderNo)) return failure(now, FLOW_CODES.ORDER_EXISTS, '订单号重复 (orderNo already registered)');
+  const faceId = `tx${randomBytes(15).toString('hex')}`;
+  // Only what the flow needs: the name, ID number and photo are not kept.
+  orders.set(orderNo, { userId, faceId, result: null });
+  const transactionTime = formatFaceIdTime(now);
+  return success(now, {
+    result: {
+      bizSeqNo: nextBizSeqNo(now), transactionTime, oriCode: CODES.OK, orderNo, faceId, optimalDomain: authority, success: true,
+    },
+  });
+}
+
+function queryFaceRecord(state, body, { now, query }) {
+  const problem = fieldProblem(now, body, ['appId', 'orderNo', 'version', 'nonce', 'sign'], [
+    ['appId', () => true], ['sign', () => true],
+    ['version', (v) => VERSION_RE.test(v)], ['orderNo', (v) => ORDER_NO_RE.test(v)],
+    ['nonce', (v) => NONCE_RE.test(v)], ['getFile', (v) => v === '1' || v === '2' || v === '3'],
+  ]);
+  if (problem) return problem;
+  const { appId, orderNo, version, nonce, sign, getFile } = body;
+  if (query.has('orderNo') && query.get('orderNo') !== orderNo) return malformed(now, 'orderNo');
+  if (!hasOwn(state.config.apps, appId)) return unknownApp(now);
+  if (!signedWithSignTicket(state, appId, [appId, orderNo, nonce, version], sign, now)) {
+    return failure(now, FLOW_CODES.SIGN_MISMATCH, '签名校验失败 (sign matches no valid SIGN ticket)');
+  }
+  const order = ordersOf(state, appId).get(orderNo);
+  if (!order) return failure(now, FLOW_CODES.ORDER_NOT_FOUND, '订单不存在 (no such order)');
+  if (!order.result) return failure(now, FLOW_CODES.NOT_VERIFIED_YET, '用户尚未完成核身 (not verified yet)');
+  const { passed, code, msg, liveRate, similarity, occurredTime } = order.result;
+  const result = {
+    orderNo, liveRate, similarity, occurredTime, appId,
+    ...(getFile === '1' || getFile === '2' ? { photo: EMULATOR_PHOTO } : {}),
+    ...(getFile === '1' || getFile === '3' ? { video: EMULATOR_VIDEO } : {}),
+    bizSeqNo: nextBizSeqNo(now), sdkVersion: 'emulator-1.0.0',
+  };
+  // A failed verification is a non-zero code that comes with its result.
+  return passed ? success(now, { result }) : { ...failure(now, code, msg), result };
+}
+
+// The H5 page: checks the seven-value NONCE sign, consumes the ticket and offers pass and fail.
+function loginPage(state, params, { now }) {
+  const problem = fieldProblem(now, params, ['appId', 'version', 'nonce', 'orderNo', 'faceId', 'url', 'from', 'userId', 'sign'], [
+    ['version', (v) => VERSION_RE.test(v)], ['orderNo', (v) => ORDER_NO_RE.test(v)],
+    ['userId', (v) => USER_ID_RE.test(v)], ['nonce', (v) => NONCE_RE.test(v)], ['url', isHttpUrl],
+    ['from', (v) => v === 'browser' || v === 'App'],
+    ['redirectType', (v) => v === '1'], ['resultType', (v) => v === '1'],
+  ]);
+  if (problem) return { answer: problem };
+  const { appId, version, nonce, orderNo, faceId, url, userId, sign } = params;
+  if (!hasOwn(state.config.apps, appId)) return { answer: unknownApp(now) };
+  const order = ordersOf(state, appId).get(orderNo);
+  if (!order) return { answer: failure(now, FLOW_CODES.ORDER_NOT_FOUND, '订单不存在 (no such order)') };
+  if (order.faceId !== faceId) return { answer: failure(now, FLOW_CODES.FACE_ID_MISMATCH, 'faceId 与订单不符 (faceId is not this order\'s)') };
+  if (order.userId !== userId) return { answer: failure(now, FLOW_CODES.USER_MISMATCH, 'userId 与订单不符 (userId is not this order\'s)') };
+  const wanted = sign.toUpperCase();
+  for (const [value, ticket] of state.nonceTickets) {
+    if (ticket.appId !== appId) continue;
+    if (faceIdSign([appId, userId, orderNo, version, faceId, value, nonce]) !== wanted) continue;
+    if (ticket.userId !== userId) {
+      return { answer: failure(now, FLOW_CODES.NONCE_OF_OTHER_USER, 'ticket 不属于该用户 (NONCE ticket of another user)') };
+    }
+    if (ticket.used || now >= ticket.expiresAt || !tokenAlive(state, ticket.token, now)) {
+      return { answer: failure(now, FLOW_CODES.NONCE_USED_OR_EXPIRED, 'ticket 已使用或已过期 (NONCE ticket used or expired)') };
+    }
+    ticket.used = true;
+    const session = randomToken();
+    state.loginSessions.set(session, { appId, orderNo, faceId, callback: url });
+    return { answer: success(now, {}), session, orderNo };
+  }
+  return { answer: failure(now, FLOW_CODES.LOGIN_SIGN_MISMATCH, '签名校验失败 (sign matches no NONCE ticket)') };
+}
+
+// The user's click: records the verdict and sends the browser to the callback, signed with
+// the app's current SIGN ticket.
+function finishVerification(state, params, { now }) {
+  const outcome = hasOwn(OUTCOMES, params.outcome ?? '') ? OUTCOMES[params.outcome] : null;
+  if (!outcome) return { answer: malformed(now, 'outcome') };
+  const session = state.loginSessions.get(params.session ?? '');
+  if (!session) return { answer: failure(now, FLOW_CODES.SESSION_UNKNOWN, '会话不存在或已结束 (no such session)') };
+  const token = state.currentToken.get(session.appId);
+  if (!token || !tokenAlive(state, token, now)) {
+    return { answer: failure(now, CODES.TOKEN_EXPIRED, 'access_token 已过期 (no live token to sign with)') };
+  }
+  state.loginSessions.delete(params.session);
+  const { passed, code, msg, liveRate, similarity } = outcome;
+  ordersOf(state, session.appId).get(session.orderNo).result = {
+    passed, code, msg, liveRate, similarity, occurredTime: formatFaceIdTime(now),
+  };
+  const ticket = signTicket(state, token, now).value;
+  const callback = new URLSearchParams({
+    code, orderNo: session.orderNo, h5faceId: session.faceId,
+    newSign: faceIdSign([session.appId, session.orderNo, ticket, code]),
+  });
+  return { answer: success(now, {}), location: `${session.callback}${session.callback.includes('?') ? '&' : '?'}${callback}` };
+}
+
+const HTML_ESCAPES = Object.freeze({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' });
+
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
+}
+
+function sendPage(res, answer, body) {
+  const page = `<!DOCTYPE html><html lang="zh"><head><meta charset="utf-8">`
+    + `<meta name="viewport" content="width=device-width, initial-scale=1"><title>FaceID emulator</title></head>`
+    + `<body><h1>FaceID emulator</h1>${body}</body></html>`;
+  res.writeHead(200, {
+    'Content-Type': HTML_TYPE, 'Content-Length': Buffer.byteLength(page), 'Cache-Control': 'no-store',
+    'Referrer-Policy': 'no-referrer', 'X-FaceID-Code': answer.code,
+  });
+  res.end(page);
+}
+
+function sendLoginAnswer(res, { answer, session, orderNo }) {
+  if (answer.code !== CODES.OK) {
+    return sendPage(res, answer, `<p id="code">${escapeHtml(answer.code)}</p><p id="msg">${escapeHtml(answer.msg)}</p>`);
+  }
+  const finish = (outcome) => `/api/web/finish?${new URLSearchParams({ session, outcome })}`;
+  return sendPage(res, answer, `<p>订单 (order) <code id="order">${escapeHtml(orderNo)}</code></p>`
+    + `<p><a id="pass" href="${escapeHtml(finish('pass'))}">pass</a> `
+    + `<a id="fail" href="${escapeHtml(finish('fail'))}">fail</a></p>`);
+}
+
+function sendFinishAnswer(res, { answer, location }) {
+  if (!location) {
+    return sendPage(res, answer, `<p id="code">${escapeHtml(answer.code)}</p><p id="msg">${escapeHtml(answer.msg)}</p>`);
+  }
+  res.writeHead(302, { Location: location, 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
+  return res.end();
+}
+
+function maskPersonalData(body) {
+  const masked = { ...body };
+  for (const name of MASKED_FIELDS) {
+    if (typeof masked[name] === 'string') masked[name] = `<masked: ${[...masked[name]].length} characters>`;
+  }
+  return masked;
+}
+
+// The address this request reached, as host:port: where the H5 page is served.
+function ownAuthority(req) {
+  const address = req.socket.localAddress.replace(/^::ffff:/, '');
+  return `${address.includes(':') ? `[${address}]` : address}:${req.socket.localPort}`;
+}
+
+const FLOW_ROUTES = Object.freeze({
+  '/api/server/getAdvFaceId': { method: 'POST', answer: registerOrder },
+  '/api/v2/base/queryfacerecord': { method: 'POST', answer: queryFaceRecord },
+  '/api/web/login': { method: 'GET', page: loginPage, send: sendLoginAnswer },
+  '/api/web/finish': { method: 'GET', page: finishVerification, send: sendFinishAnswer },
+});
+
+async function handleFlow(state, req, res, url, route) {
+  recordRequest(state, req, url, 'flow');
+  const entry = state.log[state.log.length - 1];
+  const now = Date.now();
+  if (req.method !== route.method) {
+    res.setHeader('Allow', `${route.method}, OPTIONS`);
+    return sendJson(res, 405, failure(now, CODES.METHOD_NOT_ALLOWED, `请求方法不支持，请使用 ${route.method} (method not allowed)`));
+  }
+  if (route.page) return route.send(res, route.page(state, Object.fromEntries(url.searchParams), { now }));
+  if (!(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json')) {
+    return sendJson(res, 200, malformed(now, 'Content-Type'));
+  }
+  let body;
+  try {
+    body = await readJsonBody(req);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    return sendJson(res, 200, malformed(now, 'body'));
+  }
+  entry.body = maskPersonalData(body);
+  const context = { now: Date.now(), query: url.searchParams, authority: ownAuthority(req) };
+  return sendJson(res, 200, route.answer(state, body, context));
 }
 
 // ---------------------------------------------------------------------------
