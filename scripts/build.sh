@@ -30,7 +30,7 @@ cp js/*.js js/*.mjs README.md pkg/
 node scripts/package-json.mjs > pkg/package.json
 # The size budget: the build fails when the shipped .wasm grows past what bench/README.md records
 # (gzip -9 bytes), so a regression cannot land unnoticed.
-budget=57000
+budget=74000
 raw=$(wc -c < pkg/web/faceid_edge_bg.wasm)
 gzipped=$(gzip -9 -c pkg/web/faceid_edge_bg.wasm | wc -c)
 if [[ "$profile" == --release ]] && ((gzipped > budget)); then

@@ -143,6 +143,9 @@ pub struct CredentialCache {
     /// fallback until then.
     replace_current: bool,
     token_backoff: Option<Backoff>,
+    /// The SIGN ticket before the current one, kept until it expires: the service may have
+    /// signed a callback with it just before a refresh.
+    previous_sign_ticket: Option<Ticket>,
 }
 
 /// The cache as saved by `exportState()`: serialized as JSON by the caller. `v` versions the
@@ -153,6 +156,7 @@ pub struct SavedState {
     app_id: String,
     token: Option<CachedToken>,
     last_forced_refresh: Option<f64>,
+    previous_sign_ticket: Option<Ticket>,
 }
 
 impl SavedState {
@@ -164,6 +168,7 @@ impl SavedState {
             app_id: json.member("app_id")?.string()?,
             token: optional(json.member("token"), read_token)?,
             last_forced_refresh: optional(json.member("last_forced_refresh"), J::number)?,
+            previous_sign_ticket: optional(json.member("previous_sign_ticket"), read_ticket)?,
         })
     }
 
@@ -176,14 +181,20 @@ impl SavedState {
         if !forced_ok {
             return Some("has a forced-refresh time in the future or not finite");
         }
+        let ticket_ok = |ticket: &Option<Ticket>| {
+            ticket.as_ref().is_none_or(|ticket| {
+                is_credential(&ticket.value)
+                    && saved_lifetime(ticket.expire_in)
+                    && ticket.expires_at.is_finite()
+            })
+        };
+        if !ticket_ok(&self.previous_sign_ticket) {
+            return Some(BREAKS_TOKEN_RULE);
+        }
         let token = self.token.as_ref()?;
         let grant = &token.grant;
-        let tickets_ok = token
-            .sign_ticket
-            .as_ref()
-            .is_none_or(|ticket| is_credential(&ticket.value) && saved_lifetime(ticket.expire_in));
-        if !is_credential(&grant.value) || !tickets_ok {
-            return Some("holds a token or ticket that breaks the token rule (1-128 visible ASCII characters, expire_in 1..=86400)");
+        if !is_credential(&grant.value) || !ticket_ok(&token.sign_ticket) {
+            return Some(BREAKS_TOKEN_RULE);
         }
         if !saved_lifetime(grant.expire_in) {
             return Some("holds a token whose expire_in is outside 1..=86400");
@@ -203,6 +214,9 @@ impl SavedState {
         outlived.then_some("holds a SIGN ticket that outlives its token")
     }
 }
+
+const BREAKS_TOKEN_RULE: &str =
+    "holds a token or ticket that breaks the token rule (1-128 visible ASCII characters, expire_in 1..=86400)";
 
 fn saved_lifetime(expire_in: u32) -> bool {
     (1..=MAX_SAVED_EXPIRE_IN).contains(&expire_in)
@@ -270,6 +284,7 @@ impl CredentialCache {
             refresh_after_ms,
             replace_current: false,
             token_backoff: None,
+            previous_sign_ticket: None,
         }
     }
 
@@ -327,13 +342,14 @@ impl CredentialCache {
     /// ending any wait after failures. `obtained_at` is the clock just before the request was
     /// sent.
     pub fn store_token(&mut self, grant: AccessTokenGrant, obtained_at: f64) {
-        let same = self
-            .token
-            .take()
-            .filter(|token| token.grant.value == grant.value);
-        let (sign_ticket, sign_backoff) = same.map_or((None, None), |token| {
-            (token.sign_ticket, token.sign_backoff)
-        });
+        let (sign_ticket, sign_backoff) = match self.token.take() {
+            Some(same) if same.grant.value == grant.value => (same.sign_ticket, same.sign_backoff),
+            Some(replaced) => {
+                self.keep_as_previous(replaced.sign_ticket);
+                (None, None)
+            }
+            None => (None, None),
+        };
         self.token = Some(CachedToken {
             grant,
             obtained_at,
@@ -380,10 +396,26 @@ impl CredentialCache {
     /// Stores a SIGN ticket fetched with `token_value`, no longer-lived than that token; dropped
     /// if the token was replaced meanwhile, since the ticket died with it.
     pub fn store_sign_ticket(&mut self, token_value: &str, ticket: Ticket) {
-        if let Some(token) = self.current_mut(token_value) {
-            token.sign_ticket = Some(within_token(ticket, &token.grant));
-            token.sign_backoff = None;
+        let Some(token) = self.current_mut(token_value) else {
+            return;
+        };
+        let ticket = within_token(ticket, &token.grant);
+        token.sign_backoff = None;
+        let replaced = token.sign_ticket.replace(ticket);
+        self.keep_as_previous(replaced);
+    }
+
+    fn keep_as_previous(&mut self, replaced: Option<Ticket>) {
+        if replaced.is_some() {
+            self.previous_sign_ticket = replaced;
         }
+    }
+
+    /// The SIGN ticket before the current one, while it has not expired.
+    pub fn previous_sign_ticket(&self, now: f64) -> Option<&Ticket> {
+        self.previous_sign_ticket
+            .as_ref()
+            .filter(|ticket| now < ticket.expires_at)
     }
 
     /// Remembers a failed SIGN request made with `token_value`, as [`Self::token_failed`] does
@@ -458,6 +490,7 @@ impl CredentialCache {
             app_id: app_id.to_owned(),
             token: self.token.clone(),
             last_forced_refresh: self.last_forced_refresh,
+            previous_sign_ticket: self.previous_sign_ticket.clone(),
         }
     }
 
@@ -484,6 +517,7 @@ impl CredentialCache {
         Ok(CredentialCache {
             token: state.token,
             last_forced_refresh: state.last_forced_refresh,
+            previous_sign_ticket: state.previous_sign_ticket,
             ..CredentialCache::new(refresh_after_ms)
         })
     }
@@ -746,6 +780,49 @@ mod tests {
         assert_eq!(cache.plan_sign_ticket("t2", T0 + 2.0), SignPlan::Fetch);
         let capped = within_token(ticket("n", 120, T0), &grant("t", 60, T0));
         assert_eq!((capped.expire_in, capped.expires_at), (120, T0 + 60_000.0));
+    }
+
+    #[test]
+    fn the_previous_sign_ticket_is_kept_until_it_expires_and_travels_in_the_state() {
+        let mut cache = cache_with_token("t1");
+        assert_eq!(cache.previous_sign_ticket(T0), None);
+        cache.store_sign_ticket("t1", ticket("s1", 3600, T0));
+        assert_eq!(cache.previous_sign_ticket(T0), None);
+        cache.store_sign_ticket("t1", ticket("s2", 3600, T0 + MINUTE));
+        assert_eq!(
+            cache.previous_sign_ticket(T0).map(|t| t.value.as_str()),
+            Some("s1")
+        );
+        // A new token retires its SIGN ticket into the previous one; a token without one
+        // leaves the previous one alone.
+        let later = T0 + 30.0 * MINUTE;
+        cache.store_token(grant("t2", 7200, later), later);
+        assert_eq!(
+            cache.previous_sign_ticket(later).map(|t| t.value.as_str()),
+            Some("s2")
+        );
+        cache.store_token(grant("t3", 7200, later), later);
+        assert_eq!(
+            cache.previous_sign_ticket(later).map(|t| t.value.as_str()),
+            Some("s2")
+        );
+        assert_eq!(cache.previous_sign_ticket(T0 + 61.0 * MINUTE), None);
+
+        let state = to_json(&cache.export("IDA1"));
+        let restored = CredentialCache::import(from_json(&state), "IDA1", 20.0 * MINUTE, later);
+        let restored = restored.unwrap();
+        assert_eq!(
+            restored
+                .previous_sign_ticket(later)
+                .map(|t| t.value.as_str()),
+            Some("s2")
+        );
+        let mut broken = cache.export("IDA1");
+        if let Some(previous) = broken.previous_sign_ticket.as_mut() {
+            previous.value = "has space".into();
+        }
+        let refused = CredentialCache::import(Some(broken), "IDA1", MINUTE, later);
+        assert!(rule_of(refused).contains("token rule"));
     }
 
     #[test]

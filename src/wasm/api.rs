@@ -5,7 +5,7 @@ use crate::protocol::{AccessTokenGrant, Ticket};
 use crate::request::{AccessTokenRequest, FaceIdRequest, NonceTicketRequest, SignTicketRequest};
 use crate::sign::nonce_from;
 use crate::wasm::sys;
-use crate::wasm::transport::{self, RequestOptions};
+use crate::wasm::transport::{self, HttpRequest, RequestOptions};
 
 /// Sends a FaceID request through the global `fetch` and parses its answer. Credentials the
 /// request carries are scrubbed from every error.
@@ -15,7 +15,7 @@ pub async fn send<R: FaceIdRequest>(
 ) -> Result<R::Answer, FaceIdError> {
     let credential = request.credential();
     let url = request.url(&options.endpoint);
-    let answer = transport::get(&url, options, &[credential]).await?;
+    let answer = transport::fetch_json(HttpRequest::get(&url), options, &[credential]).await?;
     R::read_answer(&answer.json, answer.sent_at_ms).map_err(|error| error.redact(&[credential]))
 }
 

@@ -15,9 +15,13 @@ use crate::params::{
 use crate::protocol::{AccessTokenGrant, Ticket};
 use crate::request::{AccessTokenRequest, NonceTicketRequest, SignTicketRequest};
 use crate::sign::SdkSignature;
+use crate::verification::{
+    Callback, CallbackVerdict, FaceRecord, FaceRecordQuery, H5Login, H5LoginUrl,
+    RegisterOrderRequest, RegisteredOrder,
+};
 use crate::wasm::api;
 use crate::wasm::flight::Flight;
-use crate::wasm::transport::{abortable, RequestOptions};
+use crate::wasm::transport::{abortable, fetch_json, HttpRequest, RequestOptions};
 use serde::Serialize;
 use std::cell::{RefCell, RefMut};
 use std::future::Future;
@@ -326,6 +330,111 @@ impl FaceIdClient {
             &ticket.value,
             ticket.expires_at,
         ))
+    }
+
+    /// Registers a verification order with the person's name and ID number, signed with the
+    /// SIGN ticket. Never retried (the order would exist twice) except after a refused token;
+    /// the personal data is sent and then forgotten, and scrubbed from any error.
+    pub async fn register_order(
+        &self,
+        order: &RegisterOrderRequest,
+        signal: Option<AbortSignal>,
+    ) -> Result<RegisteredOrder, FaceIdError> {
+        let endpoint = &self.inner.config.endpoint;
+        let url = &order.url(endpoint);
+        let signal = signal.as_ref();
+        let personal_data = order.personal_data();
+        self.with_sign_ticket(signal, |ticket| async move {
+            let body = order.body(&api::nonce_string()?, &ticket.value);
+            let request = HttpRequest {
+                url,
+                json_body: Some(&body),
+                body_limit: crate::BODY_LIMIT,
+            };
+            let options = self
+                .inner
+                .config
+                .request_options(signal.cloned(), Retries::NONE);
+            let sensitive = [ticket.value.as_str(), personal_data[0], personal_data[1]];
+            let answer = fetch_json(request, &options, &sensitive).await?;
+            let order = order.read_answer(&answer.json, endpoint);
+            order.map_err(|error| error.redact(&sensitive))
+        })
+        .await
+    }
+
+    /// The signed H5 login URL of a registered order: a fresh NONCE ticket fetched for the
+    /// order's user. It expires with that ticket.
+    pub async fn h5_login_url(
+        &self,
+        login: &H5Login,
+        signal: Option<AbortSignal>,
+    ) -> Result<H5LoginUrl, FaceIdError> {
+        let ticket = self.nonce_ticket(&login.user_id, signal).await?;
+        let endpoint = &self.inner.config.endpoint;
+        Ok(login.signed_url(endpoint, &api::nonce_string()?, &ticket))
+    }
+
+    /// Checks that a callback came from the service: its `newSign` against the current and the
+    /// previous SIGN ticket (a refresh may fall between the start and the return). A forged or
+    /// stale callback is `verified: false`; only a SIGN ticket that cannot be had is an error.
+    pub async fn verify_callback(
+        &self,
+        callback: &Callback,
+    ) -> Result<CallbackVerdict, FaceIdError> {
+        let current = self.sign_ticket().await?;
+        let previous = self.inner.cache().previous_sign_ticket(now()).cloned();
+        let tickets = [
+            current.value.as_str(),
+            previous.as_ref().map_or("", |ticket| ticket.value.as_str()),
+        ];
+        Ok(callback.verify(&self.inner.config.app_id, &tickets))
+    }
+
+    /// The result of a verification, signed with the SIGN ticket; with files, the answer may be
+    /// up to 16 MiB. The files are handed over, never kept.
+    pub async fn query_face_record(
+        &self,
+        query: &FaceRecordQuery,
+        signal: Option<AbortSignal>,
+    ) -> Result<FaceRecord, FaceIdError> {
+        let url = &query.url(&self.inner.config.endpoint);
+        let signal = signal.as_ref();
+        self.with_sign_ticket(signal, |ticket| async move {
+            let body = query.body(&api::nonce_string()?, &ticket.value);
+            let request = HttpRequest {
+                url,
+                json_body: Some(&body),
+                body_limit: query.body_limit(),
+            };
+            let config = &self.inner.config;
+            let options = config.request_options(signal.cloned(), config.retries);
+            let sensitive = [ticket.value.as_str()];
+            let answer = fetch_json(request, &options, &sensitive).await?;
+            query
+                .read_answer(&answer.json)
+                .map_err(|error| error.redact(&sensitive))
+        })
+        .await
+    }
+
+    /// Runs a server call signed with the current SIGN ticket, under the same refusal rule as
+    /// the ticket requests (see [`Self::with_token`]).
+    async fn with_sign_ticket<T, F, Fut>(
+        &self,
+        signal: Option<&AbortSignal>,
+        call: F,
+    ) -> Result<T, FaceIdError>
+    where
+        F: Fn(Ticket) -> Fut,
+        Fut: Future<Output = Result<T, FaceIdError>>,
+    {
+        let call = &call;
+        self.with_token(signal, |token| async move {
+            let ticket = self.sign_ticket_for(token).await?;
+            call(ticket).await.map_err(TicketFailure::from)
+        })
+        .await
     }
 
     /// Runs a ticket request with the current token. If the service refuses the token, it may

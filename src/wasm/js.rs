@@ -11,6 +11,11 @@ use crate::params::{
 };
 use crate::protocol::AccessTokenGrant;
 use crate::request::NonceTicketRequest;
+use crate::verification::{
+    Callback, CallbackUrl, FaceId, FaceRecordQuery, FileChoice, H5Login, IdNumber, LiveInterType,
+    LoginFrom, OptimalDomain, OrderNo, PersonName, RegisterOrderRequest, SourcePhoto,
+    SourcePhotoType,
+};
 use crate::wasm::api;
 use crate::wasm::client::{ClientConfig, FaceIdClient, LocalBoxFuture, TokenSource};
 use crate::wasm::transport::RequestOptions;
@@ -124,6 +129,108 @@ export interface SdkSignature {
   sign: string;
   /** When the NONCE ticket behind the signature expires (ms since the epoch). */
   expires_at: number;
+}
+
+/** Options of `FaceIdClient.registerOrder()`. `name`, `idNo` and `sourcePhoto` are personal data: sent, never logged, cached or kept. */
+export interface RegisterOrderOptions {
+  /** The partner's order number, unique per verification: 1-32 ASCII letters and digits. */
+  orderNo: string;
+  /** The user being verified: 1-30 characters from A-Z a-z 0-9 _ - */
+  userId: string;
+  /** The person's real name: 1-64 characters, no control characters. */
+  name: string;
+  /** The person's ID-card number: 1-32 characters, no control characters. */
+  idNo: string;
+  /** A photo to compare against instead of the authority's: base64, type 1 (watermarked) or 2 (high definition). */
+  sourcePhoto?: { base64: string; type: 1 | 2 };
+  /** 1: real-time liveness detection only. */
+  liveInterType?: 1;
+  /** Aborts the call. */
+  signal?: AbortSignal;
+}
+
+/** A registered verification order: what `h5LoginUrl()` needs. */
+export interface RegisteredOrder {
+  orderNo: string;
+  /** The service's id of the order. */
+  faceId: string;
+  /** The host (with an optional port) of the H5 page for this order. */
+  optimalDomain: string;
+  /** The service's transactionTime. */
+  transaction_time?: string;
+}
+
+/** Options of `FaceIdClient.h5LoginUrl()`. */
+export interface H5LoginUrlOptions {
+  orderNo: string;
+  faceId: string;
+  /** The order's user: the NONCE ticket is fetched for this id. */
+  userId: string;
+  /** Where the service sends the user back: https (http only to loopback), no credentials. */
+  callbackUrl: string;
+  /** Where the page is opened; default "browser". */
+  from?: "browser" | "App";
+  /** true: skip the service's own result page (resultType=1). */
+  resultType?: boolean;
+  /** The order's host[:port] from `registerOrder()`; default the endpoint's host. */
+  optimalDomain?: string;
+  /** Aborts the call. */
+  signal?: AbortSignal;
+}
+
+/** A signed H5 login URL. */
+export interface H5LoginUrl {
+  /** Where to send the user's browser. */
+  url: string;
+  /** When its one-time NONCE ticket expires (ms since the epoch). */
+  expires_at: number;
+}
+
+/** The parameters of the service's redirect back to the callback URL. */
+export interface CallbackParams {
+  code?: string;
+  orderNo?: string;
+  h5faceId?: string;
+  newSign?: string;
+}
+
+/** What a callback proves. */
+export interface CallbackVerdict {
+  /** newSign matches the current or the previous SIGN ticket: the values came from the service. */
+  verified: boolean;
+  /** verified, and code is "0". */
+  passed: boolean;
+  orderNo?: string;
+  code?: string;
+}
+
+/** Options of `FaceIdClient.queryFaceRecord()`. */
+export interface FaceRecordOptions {
+  orderNo: string;
+  /** Which files to fetch with the result; default "none". With files, the answer may be up to 16 MiB. */
+  files?: "none" | "photo" | "video" | "both";
+  /** Aborts the call. */
+  signal?: AbortSignal;
+}
+
+/** The result of a verification. `photo` and `video` are personal data: handed over, never kept. */
+export interface FaceRecord {
+  orderNo: string;
+  /** code is "0": the same person, alive. */
+  passed: boolean;
+  code: string;
+  msg: string;
+  /** The liveness score; null when a failed check has none. */
+  liveRate: number | null;
+  /** The face comparison score; null when a failed check has none. */
+  similarity: number | null;
+  /** When the check took place (yyyyMMddHHmmss); null when a failed check has none. */
+  occurredTime: string | null;
+  /** base64. */
+  photo?: string;
+  /** base64. */
+  video?: string;
+  sdkVersion?: string;
 }
 
 /** The stable classes of failure. */
@@ -316,6 +423,101 @@ impl JsFaceIdClient {
         })
     }
 
+    /// Registers a verification order (name and ID number are sent, never kept or logged).
+    #[wasm_bindgen(js_name = registerOrder, unchecked_return_type = "Promise<RegisteredOrder>")]
+    pub fn register_order(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "RegisterOrderOptions")] options: JsValue,
+    ) -> Promise {
+        let client = self.client.clone();
+        settle(async move {
+            let options = Options::new(options)?;
+            let config = client.config();
+            let order = RegisterOrderRequest {
+                app_id: config.app_id.clone(),
+                order_no: OrderNo::new(options.required_string(OrderNo::FIELD)?)?,
+                user_id: UserId::new(options.required_string(UserId::FIELD)?)?,
+                name: PersonName::new(options.required_string(PersonName::FIELD)?)?,
+                id_no: IdNumber::new(options.required_string(IdNumber::FIELD)?)?,
+                version: config.version.clone(),
+                source_photo: options.source_photo()?,
+                live_inter_type: options
+                    .number(LiveInterType::FIELD)?
+                    .map(LiveInterType::from_f64)
+                    .transpose()?,
+            };
+            to_js(&client.register_order(&order, options.signal()?).await?)
+        })
+    }
+
+    /// The signed H5 login URL of a registered order, from a fresh NONCE ticket of its user.
+    #[wasm_bindgen(js_name = h5LoginUrl, unchecked_return_type = "Promise<H5LoginUrl>")]
+    pub fn h5_login_url(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "H5LoginUrlOptions")] options: JsValue,
+    ) -> Promise {
+        let client = self.client.clone();
+        settle(async move {
+            let options = Options::new(options)?;
+            let config = client.config();
+            let login = H5Login {
+                app_id: config.app_id.clone(),
+                order_no: OrderNo::new(options.required_string(OrderNo::FIELD)?)?,
+                face_id: FaceId::new(options.required_string(FaceId::FIELD)?)?,
+                user_id: UserId::new(options.required_string(UserId::FIELD)?)?,
+                version: config.version.clone(),
+                callback_url: CallbackUrl::new(&options.required_string(CallbackUrl::FIELD)?)?,
+                from: match options.optional_string(LoginFrom::FIELD)? {
+                    Some(from) => LoginFrom::new(&from)?,
+                    None => LoginFrom::default(),
+                },
+                skip_result_page: options.boolean(RESULT_TYPE)?.unwrap_or(false),
+                optimal_domain: options
+                    .optional_string(OptimalDomain::FIELD)?
+                    .map(|domain| OptimalDomain::new(&domain))
+                    .transpose()?,
+            };
+            to_js(&client.h5_login_url(&login, options.signal()?).await?)
+        })
+    }
+
+    /// Checks that a callback came from the service. Takes its parameters as an object, its
+    /// URL (a string or a `URL`) or its `URLSearchParams`; input it cannot use is `verified:
+    /// false`, never an error. Rejects only when the SIGN ticket cannot be had.
+    #[wasm_bindgen(js_name = verifyCallback, unchecked_return_type = "Promise<CallbackVerdict>")]
+    pub fn verify_callback(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "CallbackParams | string | URL | URLSearchParams")]
+        callback: JsValue,
+    ) -> Promise {
+        let client = self.client.clone();
+        let callback = callback_from(&callback);
+        settle(async move { to_js(&client.verify_callback(&callback).await?) })
+    }
+
+    /// The result of a verification; with `files`, its photo and/or video (base64).
+    #[wasm_bindgen(js_name = queryFaceRecord, unchecked_return_type = "Promise<FaceRecord>")]
+    pub fn query_face_record(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "FaceRecordOptions")] options: JsValue,
+    ) -> Promise {
+        let client = self.client.clone();
+        settle(async move {
+            let options = Options::new(options)?;
+            let config = client.config();
+            let query = FaceRecordQuery {
+                app_id: config.app_id.clone(),
+                order_no: OrderNo::new(options.required_string(OrderNo::FIELD)?)?,
+                version: config.version.clone(),
+                files: match options.optional_string(FileChoice::FIELD)? {
+                    Some(files) => FileChoice::new(&files)?,
+                    None => FileChoice::default(),
+                },
+            };
+            to_js(&client.query_face_record(&query, options.signal()?).await?)
+        })
+    }
+
     /// Signed start parameters for the FaceID app SDK, from a fresh NONCE ticket and nonce.
     #[wasm_bindgen(js_name = sdkSignature, unchecked_return_type = "Promise<SdkSignature>")]
     pub fn sdk_signature(
@@ -338,6 +540,33 @@ fn user_id_from(value: JsValue) -> Result<UserId, FaceIdError> {
         rule: "must be a string",
     })?;
     UserId::new(user_id)
+}
+
+const RESULT_TYPE: &str = "resultType";
+
+/// A callback's parameters from whatever form the caller has them in; anything else reads as a
+/// callback without parameters, which no signature verifies.
+fn callback_from(value: &JsValue) -> Callback {
+    if let Some(text) = value.as_string() {
+        return Callback::from_query(&text);
+    }
+    if let Some(url) = value.dyn_ref::<web_sys::Url>() {
+        return Callback::from_query(&url.href());
+    }
+    if let Some(params) = value.dyn_ref::<web_sys::UrlSearchParams>() {
+        return Callback::from_query(&String::from(params.to_string()));
+    }
+    // A getter may throw, or a value be no string: either is a parameter not given.
+    let text = |key: &str| {
+        Reflect::get(value, &JsValue::from_str(key))
+            .ok()
+            .and_then(|value| value.as_string())
+    };
+    Callback {
+        code: text("code"),
+        order_no: text("orderNo"),
+        new_sign: text("newSign"),
+    }
 }
 
 fn client_config(options: JsValue) -> Result<ClientConfig, FaceIdError> {
@@ -590,6 +819,46 @@ impl Options {
     fn retries(&self) -> Result<Retries, FaceIdError> {
         self.number(Retries::FIELD)?
             .map_or_else(|| Ok(Retries::default()), Retries::from_f64)
+    }
+
+    fn boolean(&self, field: &'static str) -> Result<Option<bool>, FaceIdError> {
+        self.get(field)?
+            .map(|value| {
+                value.as_bool().ok_or(FaceIdError::InvalidArgument {
+                    field,
+                    rule: "must be a boolean",
+                })
+            })
+            .transpose()
+    }
+
+    /// `sourcePhoto: { base64, type }`, when given.
+    fn source_photo(&self) -> Result<Option<SourcePhoto>, FaceIdError> {
+        let Some(photo) = self.get("sourcePhoto")? else {
+            return Ok(None);
+        };
+        let not_a_photo = FaceIdError::InvalidArgument {
+            field: "sourcePhoto",
+            rule: "must be an object { base64: string, type: 1 | 2 }",
+        };
+        if !photo.is_object() {
+            return Err(not_a_photo);
+        }
+        let member = |key: &str| Reflect::get(&photo, &JsValue::from_str(key)).ok();
+        let base64 = member("base64")
+            .and_then(|base64| base64.as_string())
+            .ok_or(FaceIdError::InvalidArgument {
+                field: "sourcePhoto.base64",
+                rule: "must be a string",
+            })?;
+        let kind =
+            member("type")
+                .and_then(|kind| kind.as_f64())
+                .ok_or(FaceIdError::InvalidArgument {
+                    field: SourcePhotoType::FIELD,
+                    rule: "must be 1 (watermarked) or 2 (high definition)",
+                })?;
+        SourcePhoto::new(base64, SourcePhotoType::from_f64(kind)?).map(Some)
     }
 
     fn signal(&self) -> Result<Option<AbortSignal>, FaceIdError> {

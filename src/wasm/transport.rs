@@ -1,5 +1,5 @@
-//! GET through the global `fetch`: bounded in time and size, cancelled when dropped, retried
-//! after quick failures, never following a redirect.
+//! FaceID requests through the global `fetch`: bounded in time and size, cancelled when dropped,
+//! retried after quick failures, never following a redirect.
 
 use crate::endpoint::{find_str, Endpoint};
 use crate::error::FaceIdError;
@@ -32,6 +32,28 @@ pub struct RequestOptions {
     pub retries: Retries,
 }
 
+/// What to send: a GET, or a POST of a JSON body, and how much of the answer to read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HttpRequest<'a> {
+    /// The URL. It may carry a credential: never log it.
+    pub url: &'a str,
+    /// The JSON body of a POST; `None` for a GET. It may carry personal data: never log it.
+    pub json_body: Option<&'a str>,
+    /// The most answer bytes to read.
+    pub body_limit: usize,
+}
+
+impl<'a> HttpRequest<'a> {
+    /// A GET of `url`, reading at most [`crate::BODY_LIMIT`] bytes of the answer.
+    pub fn get(url: &'a str) -> Self {
+        HttpRequest {
+            url,
+            json_body: None,
+            body_limit: crate::BODY_LIMIT,
+        }
+    }
+}
+
 /// A successful answer, parsed by the platform's `JSON.parse`, and the local clock just before
 /// the request was sent.
 pub(crate) struct Answer {
@@ -58,7 +80,7 @@ impl From<FaceIdError> for Failure {
     }
 }
 
-/// Sends `GET url`, reads at most [`crate::BODY_LIMIT`] bytes of a 2xx answer and parses it as JSON.
+/// Sends `request`, reads at most its `body_limit` bytes of a 2xx answer and parses it as JSON.
 ///
 /// `options.timeout` bounds the whole call, and every attempt may use all of the time left: none
 /// is cut short to leave room for another. Only quick failures are retried (see [`Failure`]), up
@@ -68,8 +90,8 @@ impl From<FaceIdError> for Failure {
 /// everything.
 ///
 /// `sensitive` lists the credentials in the URL, scrubbed from any platform message we pass on.
-pub(crate) async fn get(
-    url: &str,
+pub(crate) async fn fetch_json(
+    request: HttpRequest<'_>,
     options: &RequestOptions,
     sensitive: &[&str],
 ) -> Result<Answer, FaceIdError> {
@@ -79,7 +101,7 @@ pub(crate) async fn get(
     let attempts = async {
         let mut retried = 0;
         loop {
-            let failure = match get_once(url, sensitive).await {
+            let failure = match fetch_once(request, sensitive).await {
                 Ok(answer) => return Ok(answer),
                 Err(failure) => failure,
             };
@@ -161,15 +183,15 @@ thread_local! {
     static REDIRECT_MANUAL: Cell<bool> = const { Cell::new(false) };
 }
 
-/// One attempt, without a time limit of its own: [`get`] drops it at the deadline.
-async fn get_once(url: &str, sensitive: &[&str]) -> Result<Answer, Failure> {
+/// One attempt, without a time limit of its own: [`fetch_json`] drops it at the deadline.
+async fn fetch_once(request: HttpRequest<'_>, sensitive: &[&str]) -> Result<Answer, Failure> {
     let guard = Cancel::new()?;
     let sent_at_ms = js_sys::Date::now();
     let manual = REDIRECT_MANUAL.get();
-    let response = match send(url, &guard, manual).await {
+    let response = match send(request, &guard, manual).await {
         Err(error) if !manual && refuses_redirect_error(&error) => {
             REDIRECT_MANUAL.set(true);
-            send(url, &guard, true).await
+            send(request, &guard, true).await
         }
         sent => sent,
     };
@@ -192,7 +214,7 @@ async fn get_once(url: &str, sensitive: &[&str]) -> Result<Answer, Failure> {
             retry_after_ms: retry_after_ms(&response),
         });
     }
-    let body = read_capped(&response, sensitive).await?;
+    let body = read_capped(&response, request.body_limit, sensitive).await?;
     guard.finished.set(true);
     // Decoded and parsed on the JS side: the body never enters wasm memory.
     let json = UTF8
@@ -222,16 +244,29 @@ thread_local! {
 }
 
 /// Starts the fetch and waits for the response head.
-async fn send(url: &str, guard: &Cancel, manual_redirect: bool) -> Result<JsValue, JsValue> {
+async fn send(
+    request: HttpRequest<'_>,
+    guard: &Cancel,
+    manual_redirect: bool,
+) -> Result<JsValue, JsValue> {
     let init = RequestInit::new();
-    init.set_method("GET");
+    match request.json_body {
+        Some(body) => {
+            init.set_method("POST");
+            init.set_body(&JsValue::from_str(body));
+            let headers = js_sys::Object::new();
+            js_sys::Reflect::set(&headers, &"content-type".into(), &"application/json".into())?;
+            init.set_headers(&headers);
+        }
+        None => init.set_method("GET"),
+    }
     init.set_signal(Some(&guard.controller.signal()));
     init.set_redirect(if manual_redirect {
         RequestRedirect::Manual
     } else {
         RequestRedirect::Error
     });
-    JsFuture::from(sys::fetch(url, &init)?).await
+    JsFuture::from(sys::fetch(request.url, &init)?).await
 }
 
 fn refuses_redirect_error(error: &JsValue) -> bool {
@@ -243,13 +278,17 @@ fn refuses_redirect_error(error: &JsValue) -> bool {
 
 /// The body's bytes, kept on the JS side: they are decoded and parsed there. A failure while
 /// reading is not quick: the service has answered, and may have done its work.
-async fn read_capped(response: &Response, sensitive: &[&str]) -> Result<Uint8Array, FaceIdError> {
+async fn read_capped(
+    response: &Response,
+    limit: usize,
+    sensitive: &[&str],
+) -> Result<Uint8Array, FaceIdError> {
     let Some(stream) = response.body() else {
         return Ok(Uint8Array::new_with_length(0));
     };
     let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
     let mut chunks = Vec::new();
-    let mut budget = BodyBudget::default();
+    let mut budget = BodyBudget::with_limit(limit);
     loop {
         let chunk = JsFuture::from(reader.read())
             .await
