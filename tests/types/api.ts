@@ -2,7 +2,8 @@
 // marked as an expected error must not. Checked by `tsc -p tests/types` in the test script.
 import {
   FaceIdClient, fetchNonceTicket, nonceString, sign,
-  type Credential, type FaceIdError, type FaceIdErrorKind, type NonceTicket, type SdkSignature,
+  type CallbackVerdict, type Credential, type FaceIdError, type FaceIdErrorKind, type FaceRecord,
+  type H5LoginUrl, type NonceTicket, type RegisteredOrder, type SdkSignature, type TokenSource,
 } from 'faceid-edge';
 
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
@@ -26,11 +27,39 @@ async function results() {
   return [signature, nonce];
 }
 
+async function lifecycle(client: FaceIdClient, source: TokenSource) {
+  const at: number = client.nextRefreshAt();
+  const borrowed = new FaceIdClient({ appId: 'IDA1', tokenSource: source, endpoint: 'https://kyc1.qcloud.com' });
+  assertType<Equals<Awaited<ReturnType<TokenSource['token']>>, Credential>>();
+  return [at, borrowed];
+}
+
+async function verification(client: FaceIdClient) {
+  const order = await client.registerOrder({
+    orderNo: 'o1', userId: 'u', name: 'n', idNo: 'i', sourcePhoto: { base64: 'YQ==', type: 2 }, liveInterType: 1,
+  });
+  assertType<Equals<typeof order, RegisteredOrder>>();
+  const login = await client.h5LoginUrl({
+    orderNo: order.orderNo, faceId: order.faceId, userId: 'u', callbackUrl: 'https://p.example/cb',
+    optimalDomain: order.optimalDomain, from: 'App', resultType: true,
+  });
+  assertType<Equals<typeof login, H5LoginUrl>>();
+  for (const callback of ['https://p.example/cb?code=0', new URL(login.url), new URLSearchParams('code=0'), { code: '0', orderNo: 'o1', newSign: 'S' }]) {
+    assertType<Equals<Awaited<ReturnType<typeof client.verifyCallback>>, CallbackVerdict>>();
+    await client.verifyCallback(callback);
+  }
+  const record = await client.queryFaceRecord({ orderNo: 'o1', files: 'both' });
+  assertType<Equals<typeof record, FaceRecord>>();
+  assertType<Equals<FaceRecord['liveRate'], number | null>>();
+  return record;
+}
+
 function errors(error: FaceIdError) {
   assertType<Equals<FaceIdErrorKind,
     'invalid_argument' | 'api' | 'http' | 'network' | 'timeout' | 'aborted' | 'bad_response'>>();
   const status: number | undefined = error.status;
-  return status;
+  const wait: number | undefined = error.retry_after_ms;
+  return [status, wait];
 }
 
 function mistakes() {
@@ -42,6 +71,15 @@ function mistakes() {
   new FaceIdClient({ appId: 'IDA1' });
   // @ts-expect-error values are strings
   sign([1, 2]);
+  // @ts-expect-error a secret and a tokenSource exclude each other
+  new FaceIdClient({ appId: 'IDA1', secret: 's', tokenSource: { token: async () => ({ value: 't', expire_in: 1, expires_at: 1 }), rejected: async () => ({ value: 't', expire_in: 1, expires_at: 1 }) } });
+  const client = new FaceIdClient({ appId: 'IDA1', secret: 's' });
+  // @ts-expect-error files is one of none, photo, video, both
+  client.queryFaceRecord({ orderNo: 'o1', files: 'all' });
+  // @ts-expect-error the person's name is required
+  client.registerOrder({ orderNo: 'o1', userId: 'u', idNo: 'i' });
+  // @ts-expect-error resultType is a boolean
+  client.h5LoginUrl({ orderNo: 'o1', faceId: 'f', userId: 'u', callbackUrl: 'https://p.example', resultType: 1 });
 }
 
-export { results, errors, mistakes };
+export { results, lifecycle, verification, errors, mistakes };
