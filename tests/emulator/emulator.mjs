@@ -57,6 +57,8 @@ const CORS_HEADERS = Object.freeze({
   'Access-Control-Allow-Origin': '*',
   'Access-Control-Allow-Methods': 'GET, POST, DELETE, OPTIONS',
   'Access-Control-Allow-Headers': '*, content-type, authorization',
+  // Browsers hide every other response header from a cross-origin caller.
+  'Access-Control-Expose-Headers': 'Retry-After',
 });
 
 const JSON_TYPE = 'application/json; charset=utf-8';
