@@ -69,6 +69,23 @@ impl Backoff {
     }
 }
 
+/// Remembers `error` in `backoff` (unless it says nothing about the service) and returns it as
+/// answered while the wait lasts.
+fn remember(
+    backoff: &mut Option<Backoff>,
+    error: FaceIdError,
+    now: f64,
+    random: f64,
+) -> FaceIdError {
+    if !is_remembered(&error) {
+        return error;
+    }
+    let next = Backoff::after(backoff.as_ref(), &error, now, random);
+    let answer = next.replay(now);
+    *backoff = Some(next);
+    answer
+}
+
 /// Failures that say something about the service. An abort is the caller's choice and an
 /// invalid argument was never sent: neither makes the client wait.
 fn is_remembered(error: &FaceIdError) -> bool {
@@ -364,13 +381,7 @@ impl CredentialCache {
     /// [`backoff_delay_ms`] has passed. Returns the error to answer, which says how long the
     /// wait is (`random` in `[0, 1)` draws it).
     pub fn token_failed(&mut self, error: FaceIdError, now: f64, random: f64) -> FaceIdError {
-        if !is_remembered(&error) {
-            return error;
-        }
-        let backoff = Backoff::after(self.token_backoff.as_ref(), &error, now, random);
-        let answer = backoff.replay(now);
-        self.token_backoff = Some(backoff);
-        answer
+        remember(&mut self.token_backoff, error, now, random)
     }
 
     /// What a caller that needs the SIGN ticket of `token_value` does at `now`. While SIGN
@@ -427,16 +438,10 @@ impl CredentialCache {
         now: f64,
         random: f64,
     ) -> FaceIdError {
-        let Some(token) = self.current_mut(token_value) else {
-            return error;
-        };
-        if !is_remembered(&error) {
-            return error;
+        match self.current_mut(token_value) {
+            Some(token) => remember(&mut token.sign_backoff, error, now, random),
+            None => error,
         }
-        let backoff = Backoff::after(token.sign_backoff.as_ref(), &error, now, random);
-        let answer = backoff.replay(now);
-        token.sign_backoff = Some(backoff);
-        answer
     }
 
     /// Applies the forced-refresh rule after a ticket request made with `token_value` failed

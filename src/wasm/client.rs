@@ -27,6 +27,7 @@ use std::cell::{RefCell, RefMut};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
+use wasm_bindgen::JsValue;
 use web_sys::AbortSignal;
 
 /// A future that borrows from its source and stays on this thread.
@@ -146,6 +147,16 @@ impl Inner {
     fn cache(&self) -> RefMut<'_, CredentialCache> {
         self.cache.borrow_mut()
     }
+}
+
+/// A server call signed with the SIGN ticket: where it goes and what it may cost.
+struct SignedPost<'a> {
+    url: &'a str,
+    body_limit: usize,
+    /// Retries after quick failures: none for a call that creates something at the service.
+    retries: Retries,
+    /// What the service's `msg` must not echo back into an error.
+    personal_data: &'a [&'a str],
 }
 
 /// A ticket request's failure, and whether the service has just refused the token with it (a
@@ -341,26 +352,15 @@ impl FaceIdClient {
         signal: Option<AbortSignal>,
     ) -> Result<RegisteredOrder, FaceIdError> {
         let endpoint = &self.inner.config.endpoint;
-        let url = &order.url(endpoint);
-        let signal = signal.as_ref();
-        let personal_data = order.personal_data();
-        self.with_sign_ticket(signal, |ticket| async move {
-            let body = order.body(&api::nonce_string()?, &ticket.value);
-            let request = HttpRequest {
-                url,
-                json_body: Some(&body),
-                body_limit: crate::BODY_LIMIT,
-            };
-            let options = self
-                .inner
-                .config
-                .request_options(signal.cloned(), Retries::NONE);
-            let sensitive = [ticket.value.as_str(), personal_data[0], personal_data[1]];
-            let answer = fetch_json(request, &options, &sensitive).await?;
-            let order = order.read_answer(&answer.json, endpoint);
-            order.map_err(|error| error.redact(&sensitive))
-        })
-        .await
+        let call = SignedPost {
+            url: &order.url(endpoint),
+            body_limit: crate::BODY_LIMIT,
+            retries: Retries::NONE,
+            personal_data: &order.personal_data(),
+        };
+        let body = |nonce: &str, ticket: &str| order.body(nonce, ticket);
+        let read = |json: &JsValue| order.read_answer(json, endpoint);
+        self.post_signed(call, signal.as_ref(), body, read).await
     }
 
     /// The signed H5 login URL of a registered order: a fresh NONCE ticket fetched for the
@@ -398,41 +398,45 @@ impl FaceIdClient {
         query: &FaceRecordQuery,
         signal: Option<AbortSignal>,
     ) -> Result<FaceRecord, FaceIdError> {
-        let url = &query.url(&self.inner.config.endpoint);
-        let signal = signal.as_ref();
-        self.with_sign_ticket(signal, |ticket| async move {
-            let body = query.body(&api::nonce_string()?, &ticket.value);
-            let request = HttpRequest {
-                url,
-                json_body: Some(&body),
-                body_limit: query.body_limit(),
-            };
-            let config = &self.inner.config;
-            let options = config.request_options(signal.cloned(), config.retries);
-            let sensitive = [ticket.value.as_str()];
-            let answer = fetch_json(request, &options, &sensitive).await?;
-            query
-                .read_answer(&answer.json)
-                .map_err(|error| error.redact(&sensitive))
-        })
-        .await
+        let config = &self.inner.config;
+        let call = SignedPost {
+            url: &query.url(&config.endpoint),
+            body_limit: query.body_limit(),
+            retries: config.retries,
+            personal_data: &[],
+        };
+        let body = |nonce: &str, ticket: &str| query.body(nonce, ticket);
+        let read = |json: &JsValue| query.read_answer(json);
+        self.post_signed(call, signal.as_ref(), body, read).await
     }
 
-    /// Runs a server call signed with the current SIGN ticket, under the same refusal rule as
-    /// the ticket requests (see [`Self::with_token`]).
-    async fn with_sign_ticket<T, F, Fut>(
+    /// POSTs the body that `body(nonce, SIGN ticket)` signs, under the same refusal rule as the
+    /// ticket requests (see [`Self::with_token`]), and reads the answer. The ticket and the
+    /// call's personal data are scrubbed from every error.
+    async fn post_signed<T>(
         &self,
+        call: SignedPost<'_>,
         signal: Option<&AbortSignal>,
-        call: F,
-    ) -> Result<T, FaceIdError>
-    where
-        F: Fn(Ticket) -> Fut,
-        Fut: Future<Output = Result<T, FaceIdError>>,
-    {
-        let call = &call;
+        body: impl Fn(&str, &str) -> String,
+        read: impl Fn(&JsValue) -> Result<T, FaceIdError>,
+    ) -> Result<T, FaceIdError> {
+        let (call, body, read) = (&call, &body, &read);
         self.with_token(signal, |token| async move {
             let ticket = self.sign_ticket_for(token).await?;
-            call(ticket).await.map_err(TicketFailure::from)
+            let body = body(&api::nonce_string()?, &ticket.value);
+            let request = HttpRequest {
+                url: call.url,
+                json_body: Some(&body),
+                body_limit: call.body_limit,
+            };
+            let options = self
+                .inner
+                .config
+                .request_options(signal.cloned(), call.retries);
+            let mut sensitive = vec![ticket.value.as_str()];
+            sensitive.extend_from_slice(call.personal_data);
+            let answer = fetch_json(request, &options, &sensitive).await?;
+            read(&answer.json).map_err(|error| TicketFailure::from(error.redact(&sensitive)))
         })
         .await
     }

@@ -9,9 +9,10 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { after, afterEach, before, beforeEach } from 'node:test';
 import { promisify } from 'node:util';
 
-import { DEFAULT_APP_ID, DEFAULT_SECRET } from '../emulator/emulator.mjs';
+import { DEFAULT_APP_ID, DEFAULT_SECRET, startEmulator } from '../emulator/emulator.mjs';
 import { PACKAGE_FILES } from '../../scripts/package-files.mjs';
 
 const run = promisify(execFile);
@@ -138,6 +139,46 @@ async function install() {
     cjs: requireThere.resolve('faceid-edge'),
   };
   return { dir, esm, cjs, resolved };
+}
+
+export const realNow = Date.now;
+
+/** Moves this process's clock (and so an in-process emulator's) `offsetMs` from real time; 0
+ * restores it. Tests hold a wait this way instead of racing a timer. */
+export function shiftClock(offsetMs) {
+  Date.now = offsetMs === 0 ? realNow : () => realNow() + offsetMs;
+}
+
+/**
+ * For a test file that runs the installed package against an in-process emulator: installs and
+ * starts them once and hands them to `ready({ pkg, emu })`; before each test the emulator is
+ * reset, after each its faults are cleared; the clock is restored around every test.
+ */
+export function packageAgainstEmulator(ready) {
+  let emu;
+  before(async () => {
+    const pkg = await installPackage();
+    emu = await startEmulator();
+    ready({ pkg, emu });
+  });
+  after(async () => {
+    Date.now = realNow;
+    await emu?.close();
+  });
+  beforeEach(async () => {
+    Date.now = realNow;
+    await control(emu, 'POST', 'reset', {});
+  });
+  afterEach(async () => {
+    Date.now = realNow;
+    await control(emu, 'DELETE', 'fault');
+  });
+}
+
+/** The emulator's request counters of `appId`, zeros where it saw none. */
+export async function counters(emu, appId = DEFAULT_APP_ID) {
+  const { apps } = await control(emu, 'GET', 'counters');
+  return { access_token: 0, sign: 0, nonce: 0, ...apps[appId] };
 }
 
 /** `fetch` against the emulator's control API; resolves to the parsed JSON answer. */

@@ -5,11 +5,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
-import { startEmulator } from '../emulator/emulator.mjs';
 import {
-  DEFAULT_APP_ID, DEFAULT_SECRET, control, installPackage, listen, rejection,
+  DEFAULT_APP_ID, DEFAULT_SECRET, control, listen, packageAgainstEmulator, rejection, shiftClock,
 } from './support.mjs';
 
 const PERSON = { name: '张三', idNo: '110101199003071234' };
@@ -18,22 +17,9 @@ const MINUTE_MS = 60_000;
 
 let api;
 let emu;
-const realNow = Date.now;
-
-before(async () => {
-  api = (await installPackage()).esm;
-  emu = await startEmulator();
-});
-
-after(async () => {
-  Date.now = realNow;
-  await emu?.close();
-});
-
-beforeEach(() => control(emu, 'POST', 'reset', {}));
-
-afterEach(() => {
-  Date.now = realNow;
+packageAgainstEmulator(({ pkg, emu: started }) => {
+  api = pkg.esm;
+  emu = started;
 });
 
 const newClient = (overrides = {}) => new api.FaceIdClient({
@@ -167,7 +153,7 @@ describe('verifyCallback', () => {
     const login = await client.h5LoginUrl({ orderNo, faceId: order.faceId, userId: 'user_flow', callbackUrl: CALLBACK });
     const callback = await walkH5(login.url, 'pass');
     // The token (and with it the SIGN ticket) is replaced before the user comes back.
-    Date.now = () => realNow() + 21 * MINUTE_MS;
+    shiftClock(21 * MINUTE_MS);
     const before = (await control(emu, 'GET', 'counters')).apps[DEFAULT_APP_ID];
     await client.signTicket();
     const afterRefresh = (await control(emu, 'GET', 'counters')).apps[DEFAULT_APP_ID];
