@@ -1,32 +1,48 @@
-// The FaceID credential worker: NONCE tickets and SDK signatures for front ends, with one
-// Durable Object per WBappid as the single owner of the access token.
+// The FaceID credential worker: NONCE tickets and SDK signatures for front ends. One Durable
+// Object per WBappid owns the access token; each isolate fetches tickets itself with the
+// package's FaceIdClient, which takes its token from that object. The client holds the token
+// policy (refresh, backoff after failures, forced refresh); this file keeps only HTTP and wiring.
 //
 // Routes (all but `/` need `Authorization: Bearer <FACEID_API_KEY>`):
 //   GET  /                          the demo page
 //   GET  /faceid/nonce?user_id=…    → { value, expire_in, expires_at }
 //   POST /faceid/sdk-signature      { "userId": … } → { appId, userId, version, nonce, sign, expires_at }
-// Errors: { "error": { kind, message, field? } } with 400/401/403/404/405/413/414/415, 500 (bad
-// bindings), 502, 503 or 504.
+// Errors: { "error": { kind, message, field?, retry_after_ms? } } with 400/401/403/404/405/413/414/415,
+// 500 (bad bindings, server faults), 502, 503 or 504; `Retry-After` when the token owner is
+// waiting out a failure.
 // Bindings: FACEID_APP_ID, FACEID_SECRET, FACEID_API_KEY (secrets); FACEID_ENDPOINT,
 // FACEID_TIMEOUT_MS, FACEID_REFRESH_AFTER_SECONDS (optional); ALLOWED_ORIGINS (comma-separated);
 // FACEID_CREDENTIALS (the Durable Object namespace).
-import { FaceIdClient, fetchNonceTicket, nonceString, sign } from 'faceid-edge';
+import { FaceIdClient } from 'faceid-edge';
 import demoPage from './index.html';
 
-const VERSION = '1.0.0';
-/** A worker trusts a token from the object this long: well inside the service's one-minute
- * overlap after a rotation. */
-const TOKEN_CACHE_MS = 30_000;
 const MAX_BODY_BYTES = 1024;
 const MAX_URL_LENGTH = 2048;
+/** FaceID failures by kind; `invalid_argument` depends on its field (see CALLER_FIELDS). */
 const STATUS_BY_KIND = {
-  invalid_argument: 400,
   api: 502,
   http: 502,
   bad_response: 502,
   network: 503,
   timeout: 504,
   aborted: 504,
+};
+/** What callers send. An invalid_argument about one of these is the caller's (400); about
+ * anything else, say a binding or a token from upstream, it is the server's (500). */
+const CALLER_FIELDS = new Set(['userId', 'body', 'url']);
+/** What a caller learns of a failure. */
+const CALLER_ERROR_FIELDS = ['kind', 'message', 'field', 'retry_after_ms'];
+/** Every property a FaceIdError may carry: the object answers them all, so that the isolate's
+ * client passes the failure on with its kind, details and `retry_after_ms`. */
+const FACEID_ERROR_FIELDS = ['kind', 'message', 'code', 'msg', 'transaction_time', 'status', 'timeoutMs',
+  'retry_after_ms', 'detail', 'reason', 'field'];
+/** The binding behind each client option, so that a configuration error names the binding. */
+const BINDING_OF_OPTION = {
+  appId: 'FACEID_APP_ID',
+  secret: 'FACEID_SECRET',
+  endpoint: 'FACEID_ENDPOINT',
+  timeoutMs: 'FACEID_TIMEOUT_MS',
+  refreshAfterSeconds: 'FACEID_REFRESH_AFTER_SECONDS',
 };
 
 /** A refusal of the caller's request, answered as `{ error: { kind, message, field? } }`. */
@@ -68,6 +84,7 @@ async function route(request, env, cors) {
   return json(200, await handler.run(request, url, env));
 }
 
+// The client checks userId itself (a string of 1-30 allowed characters) before sending anything.
 const ROUTES = {
   '/faceid/nonce': {
     method: 'GET',
@@ -75,7 +92,7 @@ const ROUTES = {
       const [userId, ...more] = url.searchParams.getAll('user_id');
       if (userId === undefined) throw new RequestError(400, 'invalid_argument', 'user_id is required', 'userId');
       if (more.length > 0) throw new RequestError(400, 'invalid_argument', 'user_id must be given once', 'userId');
-      const ticket = await nonceTicket(env, userId);
+      const ticket = await ticketClient(env).nonceTicket(userId);
       return { value: ticket.value, expire_in: ticket.expire_in, expires_at: ticket.expires_at };
     },
   },
@@ -83,82 +100,51 @@ const ROUTES = {
     method: 'POST',
     async run(request, url, env) {
       const { userId } = await readJsonBody(request);
-      if (typeof userId !== 'string') {
-        throw new RequestError(400, 'invalid_argument', 'userId must be a string', 'userId');
-      }
-      const ticket = await nonceTicket(env, userId);
-      const appId = env.FACEID_APP_ID;
-      const nonce = nonceString();
-      return {
-        appId,
-        userId,
-        version: VERSION,
-        nonce,
-        sign: sign([appId, userId, nonce, VERSION, ticket.value]),
-        expires_at: ticket.expires_at,
-      };
+      return ticketClient(env).sdkSignature(userId);
     },
   },
 };
 
-/** A fresh NONCE ticket, fetched by this worker with the object's token. If the service refuses
- * the token, the object is told and asked once more: it decides whether to replace the token. */
-async function nonceTicket(env, userId) {
-  const fetchWith = (accessToken) => fetchNonceTicket({
-    appId: env.FACEID_APP_ID,
-    accessToken,
-    userId,
-    version: VERSION,
-    endpoint: endpointOf(env),
-    timeoutMs: timeoutOf(env),
-  });
-  const token = await currentToken(env);
-  try {
-    return await fetchWith(token);
-  } catch (error) {
-    if (error?.kind !== 'api') throw error;
-    tokenCache.delete(env.FACEID_APP_ID);
-    const replacement = await credentials(env).rejected(token);
-    if (replacement === token) throw error;
-    return fetchWith(replacement);
+/** Per isolate, one client per WBappid. It keeps only settled values between requests, and asks
+ * the object for each token it needs: workerd does not let one request await another's I/O. */
+const ticketClients = new Map();
+
+function ticketClient(env) {
+  let client = ticketClients.get(env.FACEID_APP_ID);
+  if (!client) {
+    // The object's options, checked here (constructing does no I/O): a bad binding is then this
+    // isolate's 500 `configuration`, rather than the object's failure arriving as `network`.
+    configured(() => new FaceIdClient(ownerOptions(env))).free();
+    if (typeof env.FACEID_CREDENTIALS?.idFromName !== 'function') {
+      throw configurationError('FACEID_CREDENTIALS', 'is not a Durable Object namespace');
+    }
+    client = configured(() => new FaceIdClient({ ...settings(env), tokenSource: tokenOwner(env) }));
+    ticketClients.set(env.FACEID_APP_ID, client);
   }
+  return client;
 }
 
-/** Settled tokens only, per isolate: promises are never shared between requests, which the
- * Workers runtime does not allow for I/O. */
-const tokenCache = new Map();
-
-async function currentToken(env) {
-  const cached = tokenCache.get(env.FACEID_APP_ID);
-  if (cached && Date.now() - cached.at < TOKEN_CACHE_MS && Date.now() < cached.expires_at) {
-    return cached.value;
-  }
-  const token = await credentials(env).token();
-  tokenCache.set(env.FACEID_APP_ID, { value: token.value, expires_at: token.expires_at, at: Date.now() });
-  return token.value;
-}
-
-/** The Durable Object of this WBappid, with its two calls. */
-function credentials(env) {
-  const stub = env.FACEID_CREDENTIALS.get(env.FACEID_CREDENTIALS.idFromName(env.FACEID_APP_ID));
+/** The WBappid's object as a token source. A stub is made for each call: a stub belongs to the
+ * request that made it. */
+function tokenOwner(env) {
   const call = async (path, init) => {
+    const stub = env.FACEID_CREDENTIALS.get(env.FACEID_CREDENTIALS.idFromName(env.FACEID_APP_ID));
     const response = await stub.fetch(`https://faceid-credentials${path}`, init);
     const body = await response.json();
     if (response.ok) return body;
-    const { kind, message } = body.error;
-    // FaceID failures keep their kind (and so their status); the object's own, as answered.
-    throw kind in STATUS_BY_KIND ? Object.assign(new Error(message), body.error) : new RequestError(response.status, kind, message);
+    throw Object.assign(new Error(body.error.message), body.error);
   };
   return {
     token: () => call('/token'),
-    rejected: async (token) => (await call('/token/rejected', { method: 'POST', body: JSON.stringify({ token }) })).value,
+    rejected: (token) => call('/token/rejected', { method: 'POST', body: JSON.stringify({ token }) }),
   };
 }
 
 /**
- * The single owner of a WBappid's access token for the whole fleet. It keeps the FaceIdClient,
- * persists its state (so an evicted object resumes without minting a token, which would retire
- * the one every worker holds), and refreshes ahead of time on an alarm.
+ * The single owner of a WBappid's access token for the whole fleet, and its single flight. It
+ * keeps the FaceIdClient that mints the token, persists its state (so an evicted object resumes
+ * without minting a token, which would retire the one every isolate holds), and refreshes ahead
+ * of time on an alarm set for the client's next token request.
  */
 export class FaceIdCredentials {
   constructor(state, env) {
@@ -166,93 +152,114 @@ export class FaceIdCredentials {
     this.env = env;
     this.client = null;
     this.saved = null;
+    this.alarmAt = null;
     // Load before any request is delivered, so requests never see a half-built client.
     state.blockConcurrencyWhile(() => this.load());
   }
 
   async load() {
-    const options = clientOptions(this.env);
-    this.saved = (await this.storage.get('state')) ?? null;
-    let fresh;
+    const options = ownerOptions(this.env);
     try {
-      fresh = new FaceIdClient(options);
+      this.client = configured(() => new FaceIdClient(options));
     } catch (error) {
-      // Bad bindings: every call says which one (the message names it, never its value).
-      this.configError = new RequestError(500, 'configuration', `the FaceID bindings are invalid: ${error.message}`);
+      // Every call answers it (the message names the binding, never its value).
+      this.configError = error;
       return;
     }
+    this.saved = (await this.storage.get('state')) ?? null;
+    this.alarmAt = await this.storage.getAlarm();
+    if (!this.saved) return;
     try {
-      this.client = this.saved ? FaceIdClient.importState(options, this.saved) : fresh;
+      const resumed = FaceIdClient.importState(options, this.saved);
+      this.client.free();
+      this.client = resumed;
     } catch {
-      // A state from another app or version: start afresh.
-      this.client = fresh;
+      // A state from another app or version, or one that cannot be right: start afresh.
     }
   }
 
   async fetch(request) {
     if (this.configError) return errorResponse(this.configError);
     try {
-      const { pathname } = new URL(request.url);
-      let token;
-      if (pathname === '/token') {
-        token = await this.client.accessToken();
-      } else if (pathname === '/token/rejected') {
-        token = await this.client.tokenRejected((await request.json()).token);
-      } else {
-        throw new RequestError(404, 'not_found', 'no such call');
-      }
-      await this.save(token);
-      return json(200, token);
+      return json(200, await this.answer(request));
     } catch (error) {
-      return errorResponse(error);
+      return error?.name === 'FaceIdError'
+        ? json(statusOf(error), { error: pick(error, FACEID_ERROR_FIELDS) })
+        : errorResponse(error);
+    } finally {
+      await this.settle();
     }
   }
 
-  /** Refreshes ahead of time, so requests rarely wait for a token. A failure throws, and the
-   * runtime retries the alarm with backoff. */
+  async answer(request) {
+    const { pathname } = new URL(request.url);
+    if (pathname === '/token') return this.client.accessToken();
+    if (pathname === '/token/rejected') return this.client.tokenRejected((await request.json()).token);
+    throw new RequestError(404, 'not_found', 'no such call');
+  }
+
+  /** Refreshes ahead of time, so requests rarely wait for a token. A failure never throws: the
+   * runtime would retry the alarm on a schedule of its own; the client remembers the failure and
+   * says when to try again. */
   async alarm() {
+    // The alarm that fired is no longer armed.
+    this.alarmAt = null;
     if (this.configError) return;
-    const token = await this.client.accessToken();
-    await this.save(token);
-    await this.scheduleRefresh(token);
+    // A failed refresh resolves with the current token while that is usable.
+    const failure = await this.client.accessToken().then(() => null, (error) => error);
+    const refreshed = this.client.exportState() !== this.saved;
+    await this.settle();
+    if (!refreshed) {
+      const why = failure ? `: ${failure.kind}: ${failure.message}` : '';
+      console.warn(`faceid credentials: no new token${why}; next attempt at ${new Date(this.alarmAt).toISOString()}`);
+    }
   }
 
-  /** Saves the client's state when it changed; a new token also moves the refresh alarm. */
-  async save(token) {
+  /** Saves the client's state when it changed, and arms the alarm for the client's next token
+   * request: never sooner (a failing refresh must not loop), and at least a second ahead. */
+  async settle() {
+    const nextRefreshAt = Math.max(this.client.nextRefreshAt(), Date.now() + 1000);
     const state = this.client.exportState();
-    if (state === this.saved) return;
-    // Marked saved before the write: concurrent requests that saw the same change skip it.
-    this.saved = state;
-    console.log(`faceid credentials: access token in use until ${new Date(token.expires_at).toISOString()}`);
-    await this.storage.put('state', state);
-    await this.scheduleRefresh(token);
-  }
-
-  async scheduleRefresh(token) {
-    const refreshAfterMs = clientOptions(this.env).refreshAfterSeconds * 1000;
-    const obtainedAt = token.expires_at - token.expire_in * 1000;
-    // A second late, so the token is due when the alarm runs.
-    await this.storage.setAlarm(Math.max(obtainedAt + refreshAfterMs + 1000, Date.now() + 1000));
+    if (state !== this.saved) {
+      // Marked saved before the write: concurrent calls that saw the same change skip it.
+      this.saved = state;
+      console.log(`faceid credentials: token state saved; next refresh at ${new Date(nextRefreshAt).toISOString()}`);
+      await this.storage.put('state', state);
+    }
+    if (nextRefreshAt !== this.alarmAt) {
+      this.alarmAt = nextRefreshAt;
+      await this.storage.setAlarm(nextRefreshAt);
+    }
   }
 }
 
-function clientOptions(env) {
-  return {
-    appId: env.FACEID_APP_ID,
-    secret: env.FACEID_SECRET,
-    endpoint: endpointOf(env),
-    timeoutMs: timeoutOf(env),
-    refreshAfterSeconds: Number(env.FACEID_REFRESH_AFTER_SECONDS ?? 1200),
-  };
+/** The options of the token's owner, which mints it from the secret. */
+function ownerOptions(env) {
+  return { ...settings(env), secret: env.FACEID_SECRET };
 }
 
 // Optional bindings; unset means the package's defaults.
-function endpointOf(env) {
-  return env.FACEID_ENDPOINT || undefined;
+function settings(env) {
+  return {
+    appId: env.FACEID_APP_ID,
+    endpoint: env.FACEID_ENDPOINT || undefined,
+    timeoutMs: env.FACEID_TIMEOUT_MS ? Number(env.FACEID_TIMEOUT_MS) : undefined,
+    refreshAfterSeconds: env.FACEID_REFRESH_AFTER_SECONDS ? Number(env.FACEID_REFRESH_AFTER_SECONDS) : undefined,
+  };
 }
 
-function timeoutOf(env) {
-  return env.FACEID_TIMEOUT_MS ? Number(env.FACEID_TIMEOUT_MS) : undefined;
+/** `build()`, with a bad option reported as the bad binding behind it. */
+function configured(build) {
+  try {
+    return build();
+  } catch (error) {
+    if (error?.kind !== 'invalid_argument') throw error;
+    throw configurationError(BINDING_OF_OPTION[error.field] ?? error.field, error.message);
+  }
+}
+
+function configurationError(binding, problem) {
+  return new RequestError(500, 'configuration', `the FaceID bindings are invalid: ${binding}: ${problem}`);
 }
 
 function requireMethod(request, method) {
@@ -355,20 +362,30 @@ function preflight(cors, method) {
  * anything unexpected is logged and answered without details. */
 function errorResponse(error) {
   if (error instanceof RequestError) {
-    return json(error.status, { error: describe(error) });
+    return json(error.status, { error: pick(error, CALLER_ERROR_FIELDS) });
   }
-  if (error?.name === 'FaceIdError' || (error?.kind && error.kind in STATUS_BY_KIND)) {
-    const status = STATUS_BY_KIND[error.kind] ?? 502;
+  if (error?.name === 'FaceIdError') {
+    const status = statusOf(error);
     // Operators need to see upstream failures; FaceIdError messages never hold a credential.
     if (status >= 500) console.warn(`faceid: ${status} ${error.kind}: ${error.message}`);
-    return json(status, { error: describe(error) });
+    const response = json(status, { error: pick(error, CALLER_ERROR_FIELDS) });
+    if (typeof error.retry_after_ms === 'number') {
+      response.headers.set('retry-after', String(Math.ceil(error.retry_after_ms / 1000)));
+    }
+    return response;
   }
   console.error('unexpected failure:', error?.name);
   return json(500, { error: { kind: 'internal', message: 'internal error' } });
 }
 
-function describe({ kind, message, field }) {
-  return field ? { kind, message, field } : { kind, message };
+function statusOf({ kind, field }) {
+  if (kind === 'invalid_argument') return CALLER_FIELDS.has(field) ? 400 : 500;
+  return STATUS_BY_KIND[kind] ?? 502;
+}
+
+/** The `fields` that `error` has. */
+function pick(error, fields) {
+  return Object.fromEntries(fields.filter((name) => error[name] !== undefined).map((name) => [name, error[name]]));
 }
 
 function json(status, body) {

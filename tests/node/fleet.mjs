@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 
 import { Miniflare } from 'miniflare';
 
-import { bundledWorker, tempDir } from './support.mjs';
+import { DEFAULT_APP_ID, DEFAULT_SECRET, bundledWorker, control, tempDir } from './support.mjs';
 
 const INSTANCES = ['faceid', 'faceid-2', 'faceid-3'];
 
@@ -34,6 +34,18 @@ export async function startFleet({ bundleDir, bindings, persist = tempDir('facei
   // Each instance is reached through its route (dispatchFetch carries any Origin header as sent).
   const workers = INSTANCES.map((name) => ({ fetch: (path, init) => mf.dispatchFetch(`http://${name}.test${path}`, init) }));
   return { mf, persist, workers };
+}
+
+/** The bindings of a fleet that serves the emulator's default app at `endpoint`; `more` adds or
+ * overrides. */
+export function emulatorBindings(endpoint, apiKey, more = {}) {
+  return {
+    FACEID_APP_ID: DEFAULT_APP_ID,
+    FACEID_SECRET: DEFAULT_SECRET,
+    FACEID_API_KEY: apiKey,
+    FACEID_ENDPOINT: endpoint,
+    ...more,
+  };
 }
 
 function collectLines(streams, output) {
@@ -68,4 +80,32 @@ export function assertError(reply, status, kind, field) {
   assert.equal(typeof reply.json.error.message, 'string');
   if (field) assert.equal(reply.json.error.field, field);
   assert.doesNotMatch(reply.text, /\bat .*\.js:\d+/, 'no stack trace');
+}
+
+/**
+ * Every credential the emulator `emu` issued or was sent (the access tokens in its request log,
+ * and `secrets`), gathered across resets, so a test can check at the end that no text carries one.
+ */
+export function credentialWatch(emu, secrets) {
+  const credentials = new Set(secrets);
+  const gather = async () => {
+    for (const { query } of (await control(emu, 'GET', '/log')).requests) {
+      if (query.access_token) credentials.add(query.access_token);
+    }
+  };
+  return {
+    /** Resets the emulator with `config`, after gathering what its log holds. */
+    async reset(config = {}) {
+      await gather();
+      await control(emu, 'POST', '/reset', config);
+    },
+    /** Asserts that no text in `texts` carries a credential; resolves to how many were checked. */
+    async assertNoneIn(texts) {
+      await gather();
+      for (const value of credentials) {
+        for (const text of texts) assert.ok(!text.includes(value), `a credential leaked: ${text.slice(0, 200)}`);
+      }
+      return credentials.size;
+    },
+  };
 }

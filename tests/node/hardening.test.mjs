@@ -5,18 +5,18 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 import { startEmulator } from '../emulator/emulator.mjs';
 import { assertError, recordingCaller, startFleet } from './fleet.mjs';
-import { REPO, bundleWorker, control, installPackage } from './support.mjs';
+import { REPO, bundleWorker, control, eventually, installPackage } from './support.mjs';
 
 const APP_ID = 'IDAHARD1';
 const SECRET = 'hygiene-SECRET-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a1c3e5b7';
 const API_KEY = 'hygiene-api-key-d41c8e';
 const TIMEOUT_MS = 1000;
 const REFRESH_AFTER_SECONDS = 5;
-/** The longest a request may take: token (one call), NONCE, report of a refused token, retry. */
+/** The longest a request may take: token from the object (one token request), NONCE, report of
+ * a refused token (perhaps one more token request), NONCE again. */
 const DEADLINE_MS = 4 * TIMEOUT_MS + 2000;
 const KINDS = { api: 502, http: 502, bad_response: 502, network: 503, timeout: 504, aborted: 504 };
 
@@ -100,18 +100,24 @@ describe('a seeded fault storm through the whole stack', () => {
       `access_token requests ${counts.access_token}, NONCE requests ${counts.nonce}`);
 
     assert.equal(Object.values(outcomes).reduce((a, b) => a + b, 0), total);
-    assert.ok(outcomes.ok > total * 0.6, 'most requests succeed despite 30 % faults (retries)');
-    // One owner refreshing every 5 s, with retries and at most one forced refresh a minute: a
-    // storm would show hundreds.
+    // Only quick failures are retried, so most faults end their call; and each rotation war
+    // round kills the owner's token 2.5 to 5 s after its refresh, while a refused token is
+    // replaced only when over a minute old (no fighting a rotation war). So a third to a half
+    // succeed, depending on how the rotations fall against the refreshes.
+    assert.ok(outcomes.ok > total * 0.2, 'requests still succeed despite 30 % faults and the rotations');
+    // One owner refreshing every 5 s, never retrying a token request, backing off after failures
+    // and forcing at most one refresh a minute: a storm would show hundreds.
     const refreshes = Math.ceil(seconds / REFRESH_AFTER_SECONDS) + 2;
     assert.ok(counts.access_token <= refreshes * 3 + 3, `token requests: ${counts.access_token}`);
     assert.deepEqual(output.filter((line) => /panicked|RuntimeError|unreachable|Module terminated/i.test(line)), []);
 
-    // The faults stop: once the owner's scheduled refresh is due, the next request succeeds.
+    // The faults stop: once the owner's next refresh is due (or its backoff, at most a minute,
+    // has ended), requests succeed again.
     await control(emu, 'DELETE', '/fault');
-    await sleep(REFRESH_AFTER_SECONDS * 1000 + 500);
-    const healthy = await call(fleet.workers[0], '/faceid/nonce?user_id=after_storm');
-    assert.equal(healthy.status, 200, healthy.text);
+    let attempt = 0;
+    await eventually('a request succeeds after the storm', async () =>
+      (await call(fleet.workers[attempt++ % 3], '/faceid/nonce?user_id=after_storm')).status === 200,
+    { withinMs: 75_000, everyMs: 250 });
   });
 });
 

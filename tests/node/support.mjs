@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, afterEach, before, beforeEach } from 'node:test';
 import { promisify } from 'node:util';
@@ -245,5 +246,19 @@ export async function rejection(promise) {
   } catch (error) {
     if (error?.unexpected) throw error;
     return error;
+  }
+}
+
+/**
+ * Calls `probe` every `everyMs` until it returns something truthy, and resolves to that; fails
+ * naming `what` once `withinMs` has passed. For waits whose length the machine's load decides.
+ */
+export async function eventually(what, probe, { withinMs = 20_000, everyMs = 100 } = {}) {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${withinMs} ms`);
+    await sleep(everyMs);
   }
 }

@@ -1,23 +1,27 @@
 // The deployable worker (www/) in Cloudflare's workerd through Miniflare, against the emulator
-// over real HTTP: every route and status, auth and CORS, the Durable Object token owner, and that
-// no response ever carries the secret, an access token or a SIGN ticket.
+// over real HTTP: every route and status, auth and CORS, the Durable Object token owner and its
+// alarm, and that no response ever carries the secret, an access token or a SIGN ticket.
 //
 // The worker is bundled exactly as `wrangler deploy` would bundle it, and run as three worker
 // instances (separate isolates with separate memory) sharing one Durable Object namespace.
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { startEmulator } from '../emulator/emulator.mjs';
-import { assertError, recordingCaller, startFleet as startWorkerFleet } from './fleet.mjs';
-import { DEFAULT_APP_ID, DEFAULT_SECRET, REPO, bundleWorker, control } from './support.mjs';
+import {
+  assertError, credentialWatch, emulatorBindings, recordingCaller, startFleet as startWorkerFleet,
+} from './fleet.mjs';
+import { DEFAULT_APP_ID, DEFAULT_SECRET, REPO, bundleWorker, control, eventually, listen } from './support.mjs';
 
 const API_KEY = 'worker-test-key-5d1c';
 const ALLOWED_ORIGIN = 'https://app.example';
 let emu;
 let bundleDir;
+/** The emulator's credentials, checked at the end against every response. */
+let watch;
 /** Every response body and header value any test saw: checked for credentials at the end. */
 const seen = [];
 const call = recordingCaller(seen, API_KEY);
@@ -26,15 +30,11 @@ function startFleet({ persist, bindings = {} } = {}) {
   return startWorkerFleet({
     bundleDir,
     persist,
-    bindings: {
-      FACEID_APP_ID: DEFAULT_APP_ID,
-      FACEID_SECRET: DEFAULT_SECRET,
-      FACEID_API_KEY: API_KEY,
-      FACEID_ENDPOINT: emu.url,
+    bindings: emulatorBindings(emu.url, API_KEY, {
       FACEID_TIMEOUT_MS: '1000',
       ALLOWED_ORIGINS: `${ALLOWED_ORIGIN}, https://other.example`,
       ...bindings,
-    },
+    }),
   });
 }
 
@@ -44,19 +44,17 @@ const requestLog = async () => (await control(emu, 'GET', '/log')).requests;
 
 before(async () => {
   emu = await startEmulator();
+  watch = credentialWatch(emu, [DEFAULT_SECRET]);
   bundleDir = await bundleWorker(join(REPO, 'www'));
 });
 
 after(async () => {
-  // Credentials the emulator issued or was sent, against everything the worker answered.
-  const log = await requestLog();
-  const credentials = new Set([DEFAULT_SECRET]);
-  for (const { query } of log) if (query.access_token) credentials.add(query.access_token);
-  for (const value of credentials) {
-    for (const text of seen) assert.ok(!text.includes(value), `a response carries a credential: ${text.slice(0, 200)}`);
+  try {
+    const checked = await watch.assertNoneIn(seen);
+    assert.ok(seen.length > 100 && checked > 1, 'the check saw responses and credentials');
+  } finally {
+    await emu?.close();
   }
-  assert.ok(seen.length > 100 && credentials.size > 1, 'the check saw responses and credentials');
-  await emu.close();
 });
 
 describe('routes, statuses, auth and CORS', () => {
@@ -135,6 +133,8 @@ describe('routes, statuses, auth and CORS', () => {
     const cases = [
       [{ mode: 'api_error' }, 502, 'api'],
       [{ mode: 'http_error', status: 500 }, 502, 'http'],
+      // A quick failure, retried by the client within the time limit, and still failing.
+      [{ mode: 'http_error', status: 503 }, 502, 'http'],
       [{ mode: 'html' }, 502, 'bad_response'],
       [{ mode: 'empty_tickets' }, 502, 'bad_response'],
       [{ mode: 'drop' }, 503, 'network'],
@@ -175,30 +175,46 @@ describe('routes, statuses, auth and CORS', () => {
 });
 
 describe('misconfiguration', () => {
-  it('an invalid FACEID_SECRET binding is reported as such, without its value', async () => {
-    const badSecret = 'not a valid secret';
-    const fleet = await startFleet({ bindings: { FACEID_SECRET: badSecret } });
-    try {
-      const reply = await call(fleet.workers[0], '/faceid/nonce?user_id=alice');
-      assertError(reply, 500, 'configuration');
-      assert.match(reply.json.error.message, /FaceID bindings are invalid: .*secret/);
-      assert.ok(!reply.text.includes(badSecret));
-    } finally {
-      await fleet.mf.dispose();
+  it('an invalid binding is a 500 naming the binding, never its value, and nothing goes upstream', async () => {
+    const before = (await requestLog()).length;
+    const cases = [
+      ['FACEID_SECRET', 'not a valid secret', /secret/],
+      ['FACEID_APP_ID', 'not-an-app-id', /appId/],
+      ['FACEID_ENDPOINT', 'http://faceid.example', /endpoint/],
+      ['FACEID_TIMEOUT_MS', 'soon', /timeoutMs/],
+      ['FACEID_REFRESH_AFTER_SECONDS', '-5', /refreshAfterSeconds/],
+    ];
+    for (const [binding, value, rule] of cases) {
+      const fleet = await startFleet({ bindings: { [binding]: value } });
+      try {
+        // The isolate finds it itself: the object's answer would arrive through the token source
+        // as a `network` failure (503).
+        const reply = await call(fleet.workers[0], '/faceid/nonce?user_id=alice');
+        assertError(reply, 500, 'configuration');
+        assert.match(reply.json.error.message, new RegExp(`FaceID bindings are invalid: ${binding}: .*${rule.source}`));
+        assert.ok(!reply.text.includes(value), reply.text);
+      } finally {
+        await fleet.mf.dispose();
+      }
     }
+    assert.equal((await requestLog()).length, before);
   });
 });
 
 describe('the Durable Object owns the token', () => {
-  it('a burst across three worker instances makes exactly one token request', async () => {
-    await control(emu, 'POST', '/reset', {});
+  it('a burst across three worker instances makes exactly one token request: the object\'s', async () => {
+    await watch.reset();
     const fleet = await startFleet();
     try {
-      const burst = Array.from({ length: 150 }, (_, i) =>
-        call(fleet.workers[i % 3], `/faceid/nonce?user_id=user_${i}`));
+      // Both routes: the isolates' clients take the token from the object and never mint one.
+      const burst = Array.from({ length: 150 }, (_, i) => (i % 5 === 0
+        ? call(fleet.workers[i % 3], '/faceid/sdk-signature', {
+          method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: `user_${i}` }),
+        })
+        : call(fleet.workers[i % 3], `/faceid/nonce?user_id=user_${i}`)));
       const replies = await Promise.all(burst);
       assert.deepEqual(replies.filter((r) => r.status !== 200).map((r) => r.text), []);
-      assert.equal(new Set(replies.map((r) => r.json.value)).size, 150);
+      assert.equal(new Set(replies.map((r) => r.json.value ?? r.json.sign)).size, 150);
       const counts = await counters();
       console.log(`fleet burst: 150 requests over 3 instances -> access_token=${counts.access_token} nonce=${counts.nonce}`);
       assert.deepEqual([counts.access_token, counts.nonce], [1, 150]);
@@ -219,20 +235,22 @@ describe('the Durable Object owns the token', () => {
     }
   });
 
-  it('refreshes ahead of time on its alarm, and workers recover from a replaced token', async () => {
-    await control(emu, 'POST', '/reset', { tokenOverlapMs: 50 });
-    const fleet = await startFleet({ bindings: { FACEID_REFRESH_AFTER_SECONDS: '2' } });
+  it('refreshes ahead of time on its alarm, and isolates recover from a replaced token', async () => {
+    await watch.reset({ tokenOverlapMs: 50 });
+    const fleet = await startFleet({ bindings: { FACEID_REFRESH_AFTER_SECONDS: '5' } });
     try {
       const [first, second] = fleet.workers;
       assert.equal((await call(first, '/faceid/nonce?user_id=eve')).status, 200);
       assert.equal((await counters()).access_token, 1);
-      // The alarm is set a second after the token is due (2 s): the object refreshes by itself
-      // at about 3 s, and the new token is still fresh (under 2 s old) when the check below runs.
-      await sleep(4000);
-      assert.equal((await counters()).access_token, 2, 'the alarm refreshed the token');
+      // The alarm is armed for when the token is due (5 s): the object refreshes by itself, and
+      // the next refresh is 5 s away again.
+      await eventually('the alarm refreshed the token', async () => (await counters()).access_token >= 2);
+      assert.equal((await counters()).access_token, 2);
+      // The emulator counts a request as it mints: wait out the old token's 50 ms overlap.
+      await sleep(300);
 
-      // The first instance still holds the old token (cached for up to 30 s), which the service
-      // stopped accepting 50 ms after the new one: refused, it asks the object and retries.
+      // The first instance's client still holds the old token (reused for up to 30 s), which the
+      // service stopped accepting 50 ms after the new one: refused, it asks the object and retries.
       const nonceBefore = (await counters()).nonce;
       const reply = await call(first, '/faceid/nonce?user_id=eve');
       assert.equal(reply.status, 200, reply.text);
@@ -240,6 +258,81 @@ describe('the Durable Object owns the token', () => {
       console.log(`replaced token: access_token=${counts.access_token} nonce=${counts.nonce - nonceBefore} for one request`);
       assert.deepEqual([counts.access_token, counts.nonce - nonceBefore], [2, 2]);
       assert.equal((await call(second, '/faceid/nonce?user_id=eve')).status, 200);
+    } finally {
+      await fleet.mf.dispose();
+    }
+  });
+
+  it('a failing refresh re-arms the alarm for the end of the backoff, never sooner: no alarm loop', async () => {
+    await watch.reset();
+    const fleet = await startFleet({ bindings: { FACEID_REFRESH_AFTER_SECONDS: '2' } });
+    try {
+      assert.equal((await call(fleet.workers[0], '/faceid/nonce?user_id=quiet')).status, 200);
+      await control(emu, 'POST', '/fault', { mode: 'http_error', status: 503, path: 'access_token' });
+      // No traffic: only the alarm asks for tokens. Due at 2 s, then waits of at least 0.5, 1,
+      // 2 and 4 s after each failure: at most 5 failed requests in 12 s, where an alarm re-armed
+      // a second after each failure would send about 10.
+      await sleep(12_000);
+      const attempts = (await requestLog()).filter(({ path }) => path.endsWith('/access_token')).map(({ at }) => at);
+      const gaps = attempts.slice(2).map((at, i) => at - attempts[i + 1]);
+      console.log(`failing alarm: ${attempts.length - 1} failed token requests in 12 s without traffic, gaps ${gaps.join(', ')} ms`);
+      assert.ok(attempts.length - 1 >= 2 && attempts.length - 1 <= 5, `failed token requests: ${attempts.length - 1}`);
+      // Each wait at least half its doubling ceiling (a little slack for delivery on loopback).
+      gaps.forEach((gap, i) => assert.ok(gap >= 500 * 2 ** i - 100, `wait ${i + 1} was ${gap} ms`));
+    } finally {
+      await control(emu, 'DELETE', '/fault');
+      await fleet.mf.dispose();
+    }
+  });
+
+  it('a failed token request is answered with Retry-After, and its kind keeps its status', async () => {
+    await watch.reset();
+    await control(emu, 'POST', '/fault', { mode: 'http_error', status: 503, path: 'access_token' });
+    const fleet = await startFleet();
+    try {
+      for (const worker of fleet.workers) {
+        const reply = await call(worker, '/faceid/nonce?user_id=waiting');
+        assertError(reply, 502, 'http');
+        const wait = reply.json.error.retry_after_ms;
+        // The first failure waits at most 1 s; a loaded machine may see the next ones.
+        assert.ok(Number.isInteger(wait) && wait >= 0 && wait <= 60_000, reply.text);
+        assert.equal(reply.headers.get('retry-after'), String(Math.ceil(wait / 1000)));
+      }
+    } finally {
+      await control(emu, 'DELETE', '/fault');
+      await fleet.mf.dispose();
+    }
+  });
+});
+
+describe('server faults are not the caller\'s', () => {
+  it('a token that breaks the token rule, from upstream, is a 502, never a 400', async () => {
+    // A FaceID service that grants a 200-character token.
+    const upstream = await listen((request, response) => {
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ code: '0', msg: 'ok', access_token: 'T'.repeat(200), expire_in: '7200' }));
+    });
+    const fleet = await startFleet({ bindings: { FACEID_ENDPOINT: upstream.url } });
+    try {
+      assertError(await call(fleet.workers[0], '/faceid/nonce?user_id=alice'), 502, 'bad_response');
+      assertError(await call(fleet.workers[1], '/faceid/sdk-signature', {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"userId":"alice"}',
+      }), 502, 'bad_response');
+    } finally {
+      await fleet.mf.dispose();
+      await upstream.close();
+    }
+  });
+
+  it('the object answers an invalid_argument it did not get from a caller with a 500 and every field', async () => {
+    const fleet = await startFleet();
+    try {
+      const namespace = await fleet.mf.getDurableObjectNamespace('FACEID_CREDENTIALS', 'faceid');
+      const object = namespace.get(namespace.idFromName(DEFAULT_APP_ID));
+      const response = await object.fetch('https://faceid-credentials/token/rejected', { method: 'POST', body: '{"token":5}' });
+      const body = await response.json();
+      assert.equal(response.status, 500, JSON.stringify(body));
+      assert.deepEqual([body.error.kind, body.error.field], ['invalid_argument', 'token']);
     } finally {
       await fleet.mf.dispose();
     }

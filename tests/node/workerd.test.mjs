@@ -29,9 +29,9 @@ export default {
       const ticket = await fetchNonceTicket(options);
       return Response.json({ ticket, proto: Object.getPrototypeOf(ticket) === Object.prototype });
     } catch (e) {
-      const { name, kind, message, field, code, msg, transaction_time, status, timeoutMs } = e ?? {};
+      const { name, kind, message, field, code, msg, transaction_time, status, timeoutMs, detail, reason } = e ?? {};
       return Response.json({
-        error: { isError: e instanceof Error, name, kind, message, field, code, msg, transaction_time, status, timeoutMs },
+        error: { isError: e instanceof Error, name, kind, message, field, code, msg, transaction_time, status, timeoutMs, detail, reason },
         stack: String(e?.stack),
         own: JSON.stringify(e, Object.getOwnPropertyNames(e ?? {})),
       });
@@ -147,9 +147,12 @@ describe('faceid-edge in workerd (wrangler bundle, Miniflare)', () => {
     expectError(await callWorker(), 'http', { status: 503 });
     await control(emu, 'POST', 'fault', { mode: 'oversized', count: 1, path: 'api_ticket' });
     const started = Date.now();
-    expectError(await callWorker(), 'bad_response');
+    // What went wrong travels as data too: the worker's Durable Object passes it on.
+    assert.match(expectError(await callWorker(), 'bad_response').reason, /the body is larger than \d+ bytes/);
     assert.ok(Date.now() - started < 5000);
-    expectError(await callWorker({ endpoint: `http://127.0.0.1:${await closedPort()}` }), 'network');
+    const network = expectError(await callWorker({ endpoint: `http://127.0.0.1:${await closedPort()}` }), 'network');
+    assert.equal(typeof network.detail, 'string');
+    assert.ok(network.detail.length > 0);
   });
 
   it('still works after the failures', async () => {
