@@ -4,7 +4,7 @@
 //! [`ErrorKind`]. Messages are written for people and never carry a secret, access token or ticket:
 //! variants hold only field names, codes, statuses and the service's own `msg`.
 
-use crate::endpoint::{find_str, percent_encode};
+use crate::text::{percent_encode, replace_all};
 use std::fmt;
 
 /// The stable, machine-readable class of a [`FaceIdError`]; reaches JS as `error.kind`.
@@ -211,19 +211,6 @@ fn redact_text(mut text: String, credentials: &[&str]) -> String {
         text = replace_all(&text, &percent_encode(credential), "<redacted>");
     }
     text
-}
-
-/// `text` with every occurrence of a non-empty `needle` replaced by `with`.
-fn replace_all(text: &str, needle: &str, with: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = find_str(rest, needle) {
-        out.push_str(rest.get(..at).unwrap_or_default());
-        out.push_str(with);
-        rest = rest.get(at + needle.len()..).unwrap_or_default();
-    }
-    out.push_str(rest);
-    out
 }
 
 #[cfg(test)]

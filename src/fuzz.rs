@@ -8,12 +8,13 @@
 //! each target prints how many inputs it executed. No input may panic.
 
 use crate::cache::{CredentialCache, SavedState};
-use crate::endpoint::{percent_encode, Endpoint};
+use crate::endpoint::Endpoint;
 use crate::error::ErrorKind;
 use crate::params::{AccessToken, AppId, Secret, UserId, Version};
 use crate::protocol::test_json::parsed;
 use crate::protocol::{parse_access_token_answer, parse_ticket_answer, BodyBudget, BODY_LIMIT};
 use crate::sign::sign;
+use crate::text::percent_encode;
 use crate::verification::{
     Callback, CallbackUrl, FaceId, FaceRecordQuery, FileChoice, IdNumber, OptimalDomain, OrderNo,
     PersonName, RegisterOrderRequest,

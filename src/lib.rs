@@ -18,6 +18,7 @@ mod error;
 mod json;
 mod params;
 mod protocol;
+mod text;
 
 pub use endpoint::{Endpoint, DEFAULT_ENDPOINT};
 pub use error::{ErrorKind, FaceIdError};

@@ -1,10 +1,11 @@
 //! FaceID requests through the global `fetch`: bounded in time and size, cancelled when dropped,
 //! retried after quick failures, never following a redirect.
 
-use crate::endpoint::{find_str, Endpoint};
+use crate::endpoint::Endpoint;
 use crate::error::FaceIdError;
 use crate::params::{Retries, TimeoutMs};
 use crate::protocol::BodyBudget;
+use crate::text::find_str;
 use crate::wasm::sys::{self, Utf8Decoder};
 use js_sys::{Function, Promise, Uint8Array};
 use std::cell::Cell;
