@@ -80,7 +80,6 @@ fn is_remembered(error: &FaceIdError) -> bool {
 
 /// The access token in use and the SIGN ticket it produced. The ticket lives inside its token,
 /// so replacing the token drops the ticket: every ticket dies with the token that produced it.
-// Debug is safe: the grant and the ticket print their values as <redacted>.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CachedToken {
     /// The token as granted.
@@ -246,7 +245,7 @@ fn read_token<J: JsonView>(json: &J) -> Option<CachedToken> {
     let grant = json.member("grant")?;
     Some(CachedToken {
         grant: AccessTokenGrant {
-            value: grant.member("value")?.string()?,
+            value: grant.member("value")?.string()?.into(),
             expire_in: whole(&grant.member("expire_in")?)?,
             expires_at: grant.member("expires_at")?.number()?,
         },
@@ -258,7 +257,7 @@ fn read_token<J: JsonView>(json: &J) -> Option<CachedToken> {
 
 fn read_ticket<J: JsonView>(json: &J) -> Option<Ticket> {
     Some(Ticket {
-        value: json.member("value")?.string()?,
+        value: json.member("value")?.string()?.into(),
         expire_in: whole(&json.member("expire_in")?)?,
         expire_time: optional(json.member("expire_time"), J::string)?,
         transaction_time: optional(json.member("transaction_time"), J::string)?,
@@ -534,6 +533,7 @@ fn invalid_state(rule: &'static str) -> FaceIdError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::redacted::Redacted;
 
     const MINUTE: f64 = 60_000.0;
     const T0: f64 = 1_700_000_000_000.0;
@@ -567,14 +567,14 @@ mod tests {
     }
 
     /// The token a plan uses at once, if any.
-    fn used(plan: TokenPlan) -> Option<String> {
+    fn used(plan: TokenPlan) -> Option<Redacted> {
         match plan {
             TokenPlan::Use(grant) => Some(grant.value),
             _ => None,
         }
     }
 
-    fn fallback(plan: TokenPlan) -> Option<Option<String>> {
+    fn fallback(plan: TokenPlan) -> Option<Option<Redacted>> {
         match plan {
             TokenPlan::Refresh { fallback } => Some(fallback.map(|grant| grant.value)),
             _ => None,
@@ -1029,8 +1029,8 @@ mod tests {
         };
         let token_rule = "breaks the token rule";
         assert!(broken(&|t| t.grant.value = "a b".into()).contains(token_rule));
-        assert!(broken(&|t| t.grant.value = "a".repeat(129)).contains(token_rule));
-        assert!(broken(&|t| t.grant.value = String::new()).contains(token_rule));
+        assert!(broken(&|t| t.grant.value = "a".repeat(129).into()).contains(token_rule));
+        assert!(broken(&|t| t.grant.value = String::new().into()).contains(token_rule));
         let bad_ticket = |t: &mut CachedToken| {
             if let Some(sign) = t.sign_ticket.as_mut() {
                 sign.value = "tab\t".into();

@@ -4,6 +4,7 @@
 //! [`ErrorKind`]. Messages are written for people and never carry a secret, access token or ticket:
 //! variants hold only field names, codes, statuses and the service's own `msg`.
 
+use crate::redacted::REDACTED;
 use crate::text::{percent_encode, replace_all};
 use std::fmt;
 
@@ -207,8 +208,8 @@ fn redact_text(mut text: String, credentials: &[&str]) -> String {
         .iter()
         .filter(|credential| !credential.is_empty())
     {
-        text = replace_all(&text, credential, "<redacted>");
-        text = replace_all(&text, &percent_encode(credential), "<redacted>");
+        text = replace_all(&text, credential, REDACTED);
+        text = replace_all(&text, &percent_encode(credential), REDACTED);
     }
     text
 }

@@ -18,16 +18,20 @@ mod error;
 mod json;
 mod params;
 mod protocol;
+mod redacted;
 mod text;
 
 pub use endpoint::{Endpoint, DEFAULT_ENDPOINT};
 pub use error::{ErrorKind, FaceIdError};
 pub use json::{JsonKind, JsonView};
-pub use params::{AccessToken, AppId, RefreshAfter, Retries, Secret, TimeoutMs, UserId, Version};
+pub use params::{
+    AccessToken, AppId, RefreshAfter, Retries, Secret, Text, TextRule, TimeoutMs, UserId, Version,
+};
 pub use protocol::{
     parse_access_token_answer, parse_ticket_answer, AccessTokenGrant, BodyBudget, Ticket,
     BODY_LIMIT, FILE_BODY_LIMIT,
 };
+pub use redacted::Redacted;
 mod request;
 
 pub use request::{
@@ -64,6 +68,6 @@ pub use verification::{
     Callback, CallbackUrl, CallbackVerdict, FaceId, FaceIdRule, FaceRecord, FaceRecordQuery,
     FileChoice, H5Login, H5LoginUrl, IdNumber, IdNumberRule, LiveInterType, LoginFrom,
     OptimalDomain, OrderNo, OrderNoRule, PersonName, PersonNameRule, RegisterOrderRequest,
-    RegisteredOrder, SourcePhoto, SourcePhotoType, Text, TextRule, FACE_RECORD_PATH, H5_LOGIN_PATH,
+    RegisteredOrder, SourcePhoto, SourcePhotoType, FACE_RECORD_PATH, H5_LOGIN_PATH,
     REGISTER_ORDER_PATH,
 };

@@ -5,6 +5,7 @@
 use crate::error::FaceIdError;
 use crate::json::{JsonKind, JsonView};
 use crate::params::is_credential;
+use crate::redacted::Redacted;
 use serde::Serialize;
 
 /// The most body bytes read from any answer; reading stops past it.
@@ -57,10 +58,10 @@ impl BodyBudget {
 }
 
 /// A SIGN or NONCE ticket. Field names are the JS result's.
-#[derive(Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Ticket {
     /// The ticket itself.
-    pub value: String,
+    pub value: Redacted,
     /// Seconds it lives, from the answer: the authority on validity.
     pub expire_in: u32,
     /// The service's absolute expiry time (`yyyyMMddHHmmss`, zone unknown): display only.
@@ -74,37 +75,14 @@ pub struct Ticket {
 }
 
 /// An access token as granted by `/api/oauth2/access_token`.
-#[derive(Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AccessTokenGrant {
     /// The token itself.
-    pub value: String,
+    pub value: Redacted,
     /// Seconds it lives, from the answer.
     pub expire_in: u32,
     /// Milliseconds since the epoch: the local clock just before sending, plus `expire_in`.
     pub expires_at: f64,
-}
-
-// Tickets and tokens are credentials: never print their values.
-impl std::fmt::Debug for Ticket {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ticket")
-            .field("value", &"<redacted>")
-            .field("expire_in", &self.expire_in)
-            .field("expire_time", &self.expire_time)
-            .field("transaction_time", &self.transaction_time)
-            .field("expires_at", &self.expires_at)
-            .finish()
-    }
-}
-
-impl std::fmt::Debug for AccessTokenGrant {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccessTokenGrant")
-            .field("value", &"<redacted>")
-            .field("expire_in", &self.expire_in)
-            .field("expires_at", &self.expires_at)
-            .finish()
-    }
 }
 
 /// Reads an `/api/oauth2/api_ticket` answer; `sent_at_ms` is the local clock just before sending.
@@ -156,10 +134,10 @@ fn credential<J: JsonView>(
     object: &J,
     key: &str,
     what: &'static str,
-) -> Result<String, FaceIdError> {
+) -> Result<Redacted, FaceIdError> {
     let value = non_empty_string(object, key)?;
     if is_credential(&value) {
-        Ok(value)
+        Ok(value.into())
     } else {
         Err(FaceIdError::bad_response(format!(
             "{what} is not 1-128 visible ASCII characters"

@@ -18,7 +18,7 @@ pub use callback::{Callback, CallbackVerdict};
 pub use host::{CallbackUrl, OptimalDomain};
 pub use inputs::{
     FaceId, FaceIdRule, FileChoice, IdNumber, IdNumberRule, LiveInterType, LoginFrom, OrderNo,
-    OrderNoRule, PersonName, PersonNameRule, SourcePhoto, SourcePhotoType, Text, TextRule,
+    OrderNoRule, PersonName, PersonNameRule, SourcePhoto, SourcePhotoType,
 };
 pub use login::{H5Login, H5LoginUrl, H5_LOGIN_PATH};
 pub use requests::{FaceRecordQuery, RegisterOrderRequest, FACE_RECORD_PATH, REGISTER_ORDER_PATH};

@@ -13,6 +13,7 @@ use crate::params::{
     AccessToken, AppId, RefreshAfter, Retries, Secret, TimeoutMs, UserId, Version,
 };
 use crate::protocol::{AccessTokenGrant, Ticket};
+use crate::redacted::Redacted;
 use crate::request::{AccessTokenRequest, NonceTicketRequest, SignTicketRequest};
 use crate::sign::SdkSignature;
 use crate::verification::{
@@ -139,7 +140,7 @@ struct Inner {
     cache: RefCell<CredentialCache>,
     token_flight: RefCell<Option<Fetch<AccessTokenGrant>>>,
     /// The SIGN-ticket request in flight and the token it was made with.
-    sign_flight: RefCell<Option<(String, SignFetch)>>,
+    sign_flight: RefCell<Option<(Redacted, SignFetch)>>,
 }
 
 impl Inner {

@@ -663,7 +663,7 @@ async fn source_answer(called: Result<JsValue, JsValue>) -> Result<AccessTokenGr
     match (value, expire_in, expires_at) {
         (Some(value), Some(expire_in), Some(expires_at)) if is_credential(&value) => {
             Ok(AccessTokenGrant {
-                value,
+                value: value.into(),
                 expire_in: expire_in as u32,
                 expires_at,
             })
