@@ -5,8 +5,9 @@ use super::host::OptimalDomain;
 use super::inputs::{FaceId, OrderNo};
 use crate::endpoint::Endpoint;
 use crate::error::FaceIdError;
-use crate::json::{JsonKind, JsonView};
-use crate::protocol::{api_error, check_code, non_empty_string, optional_string, read_code};
+use crate::protocol::{
+    api_error, check_code, non_empty_string, optional_string, read_code, JsonKind, JsonView,
+};
 use crate::redacted::Redacted;
 use serde::Serialize;
 
@@ -209,7 +210,7 @@ fn decimal(text: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::test_json::parsed;
+    use crate::protocol::parse_body as parsed;
 
     fn order(number: &str) -> OrderNo {
         OrderNo::new(number).unwrap()

@@ -20,8 +20,8 @@ pub use inputs::{
     FaceId, FaceIdRule, FileChoice, IdNumber, IdNumberRule, LiveInterType, LoginFrom, OrderNo,
     OrderNoRule, PersonName, PersonNameRule, SourcePhoto, SourcePhotoType,
 };
-pub use login::{H5Login, H5LoginUrl, H5_LOGIN_PATH};
-pub use requests::{FaceRecordQuery, RegisterOrderRequest, FACE_RECORD_PATH, REGISTER_ORDER_PATH};
+pub use login::{H5Login, H5LoginUrl};
+pub use requests::{FaceRecordQuery, RegisterOrderRequest};
 
 /// The rule of an `invalid_argument` error, after checking that it names `field`.
 #[cfg(test)]

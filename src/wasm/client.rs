@@ -6,15 +6,16 @@
 //! elsewhere ([`TokenSource`]) shares no request in flight between callers: in a stateless
 //! Workers isolate one request may not wait on another's I/O.
 
-use crate::cache::{within_token, CredentialCache, RetryDecision, SavedState, SignPlan, TokenPlan};
 use crate::endpoint::Endpoint;
 use crate::error::FaceIdError;
 use crate::params::{
     AccessToken, AppId, RefreshAfter, Retries, Secret, TimeoutMs, UserId, Version,
 };
-use crate::protocol::{AccessTokenGrant, Ticket};
+use crate::protocol::{
+    within_token, AccessTokenGrant, AccessTokenRequest, CredentialCache, NonceTicketRequest,
+    RetryDecision, SavedState, SignPlan, SignTicketRequest, Ticket, TokenPlan, BODY_LIMIT,
+};
 use crate::redacted::Redacted;
-use crate::request::{AccessTokenRequest, NonceTicketRequest, SignTicketRequest};
 use crate::sign::SdkSignature;
 use crate::verification::{
     Callback, CallbackVerdict, FaceRecord, FaceRecordQuery, H5Login, H5LoginUrl,
@@ -350,7 +351,7 @@ impl FaceIdClient {
             let request = HttpRequest {
                 url,
                 json_body: Some(&body),
-                body_limit: crate::BODY_LIMIT,
+                body_limit: BODY_LIMIT,
             };
             let options = self
                 .inner
@@ -537,7 +538,7 @@ impl FaceIdClient {
                     version: config.version.clone(),
                 };
                 let options = config.request_options(None, Retries::NONE);
-                let result = api::fetch_access_token(&request, &options).await;
+                let result = api::send(&request, &options).await;
                 inner.token_flight.borrow_mut().take();
                 let mut cache = inner.cache();
                 match result {
@@ -583,7 +584,7 @@ async fn fetch_sign_ticket(
         version: config.version.clone(),
     };
     let options = config.request_options(None, config.retries);
-    match api::fetch_sign_ticket(&request, &options).await {
+    match api::send(&request, &options).await {
         Ok(ticket) => {
             let ticket = within_token(ticket, &token);
             inner

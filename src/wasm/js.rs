@@ -9,8 +9,7 @@ use crate::params::is_credential;
 use crate::params::{
     AccessToken, AppId, RefreshAfter, Retries, Secret, TimeoutMs, UserId, Version,
 };
-use crate::protocol::AccessTokenGrant;
-use crate::request::NonceTicketRequest;
+use crate::protocol::{AccessTokenGrant, NonceTicketRequest};
 use crate::verification::{
     Callback, CallbackUrl, FaceId, FaceRecordQuery, FileChoice, H5Login, IdNumber, LiveInterType,
     LoginFrom, OptimalDomain, OrderNo, PersonName, RegisterOrderRequest, SourcePhoto,

@@ -4,7 +4,7 @@
 use crate::endpoint::Endpoint;
 use crate::error::FaceIdError;
 use crate::params::{Retries, TimeoutMs};
-use crate::protocol::BodyBudget;
+use crate::protocol::{BodyBudget, BODY_LIMIT};
 use crate::text::find_str;
 use crate::wasm::sys::{self, Utf8Decoder};
 use js_sys::{Function, Promise, Uint8Array};
@@ -45,12 +45,12 @@ pub(crate) struct HttpRequest<'a> {
 }
 
 impl<'a> HttpRequest<'a> {
-    /// A GET of `url`, reading at most [`crate::BODY_LIMIT`] bytes of the answer.
+    /// A GET of `url`, reading at most [`BODY_LIMIT`] bytes of the answer.
     pub fn get(url: &'a str) -> Self {
         HttpRequest {
             url,
             json_body: None,
-            body_limit: crate::BODY_LIMIT,
+            body_limit: BODY_LIMIT,
         }
     }
 }

@@ -1,10 +1,10 @@
 //! The requests this crate sends, as pure values that know their URL.
 
+use super::answers::{parse_access_token_answer, parse_ticket_answer, AccessTokenGrant, Ticket};
+use super::json::JsonView;
 use crate::endpoint::Endpoint;
 use crate::error::FaceIdError;
-use crate::json::JsonView;
 use crate::params::{AccessToken, AppId, Secret, UserId, Version};
-use crate::protocol::{parse_access_token_answer, parse_ticket_answer, AccessTokenGrant, Ticket};
 
 /// A FaceID request: where it goes, which credential its URL carries, and how its answer parses.
 pub trait FaceIdRequest {
@@ -22,9 +22,9 @@ pub trait FaceIdRequest {
 }
 
 /// The path of the ticket endpoint (SIGN and NONCE).
-pub const API_TICKET_PATH: &str = "/api/oauth2/api_ticket";
+const API_TICKET_PATH: &str = "/api/oauth2/api_ticket";
 /// The path of the access-token endpoint.
-pub const ACCESS_TOKEN_PATH: &str = "/api/oauth2/access_token";
+const ACCESS_TOKEN_PATH: &str = "/api/oauth2/access_token";
 
 /// `GET /api/oauth2/access_token`: a new access token, which retires the previous one about a
 /// minute later.

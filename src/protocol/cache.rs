@@ -6,10 +6,10 @@
 //! source; the client on wasm adds the fetching and the single flight around it. Times are
 //! milliseconds since the epoch.
 
+use super::answers::{AccessTokenGrant, Ticket};
+use super::json::{JsonKind, JsonView};
 use crate::error::{ErrorKind, FaceIdError};
-use crate::json::{JsonKind, JsonView};
 use crate::params::is_credential;
-use crate::protocol::{AccessTokenGrant, Ticket};
 use serde::Serialize;
 
 /// A token or SIGN ticket that expires within this margin is due for a refresh.
