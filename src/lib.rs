@@ -51,7 +51,7 @@ pub use params::{AccessToken, AppId, RefreshAfter, Retries, Secret, TimeoutMs, U
 pub use protocol::NonceTicketRequest;
 
 // What it answers.
-pub use protocol::{AccessTokenGrant, Ticket};
+pub use protocol::{Credential, Ticket};
 pub use redacted::Redacted;
 pub use sign::SdkSignature;
 

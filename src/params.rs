@@ -208,10 +208,12 @@ impl Retries {
     /// No retry: what token requests get, since each one that reaches the service mints a token
     /// and retires the previous one.
     pub const NONE: Retries = Retries(0);
+    /// The most retries accepted.
+    pub const MAX: u8 = 5;
 
     /// Validates a count given as a JS number.
     pub fn from_f64(count: f64) -> Result<Self, FaceIdError> {
-        if count.fract() == 0.0 && (0.0..=5.0).contains(&count) {
+        if count.fract() == 0.0 && (0.0..=f64::from(Self::MAX)).contains(&count) {
             Ok(Retries(count as u8))
         } else {
             Err(FaceIdError::InvalidArgument {
@@ -240,10 +242,12 @@ pub struct RefreshAfter(f64);
 impl RefreshAfter {
     /// The option name used in errors.
     pub const FIELD: &'static str = "refreshAfterSeconds";
+    /// The longest accepted age: a day.
+    pub const MAX_SECONDS: f64 = 86_400.0;
 
     /// Validates a number of seconds (fractions allowed).
     pub fn from_seconds(seconds: f64) -> Result<Self, FaceIdError> {
-        if seconds > 0.0 && seconds <= 86_400.0 {
+        if seconds > 0.0 && seconds <= Self::MAX_SECONDS {
             Ok(RefreshAfter(seconds))
         } else {
             Err(FaceIdError::InvalidArgument {
@@ -251,6 +255,11 @@ impl RefreshAfter {
                 rule: "must be a number of seconds greater than 0 and at most 86400",
             })
         }
+    }
+
+    /// The age in seconds.
+    pub fn as_seconds(self) -> f64 {
+        self.0
     }
 
     /// The age in milliseconds.

@@ -12,7 +12,8 @@ use serde::Serialize;
 /// `expires_at` well inside the integers a JS number holds exactly.
 const MAX_EXPIRE_IN: u64 = 10 * 365 * 24 * 3600;
 
-/// A SIGN or NONCE ticket. Field names are the JS result's.
+/// A SIGN or NONCE ticket, as the service answered it. Field names are the JS result's
+/// (`NonceTicket`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Ticket {
     /// The ticket itself.
@@ -29,15 +30,27 @@ pub struct Ticket {
     pub expires_at: f64,
 }
 
-/// An access token as granted by `/api/oauth2/access_token`.
+/// An access token or SIGN ticket: its value and validity. Field names are the JS result's
+/// (`Credential`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AccessTokenGrant {
-    /// The token itself.
+pub struct Credential {
+    /// The token or ticket itself.
     pub value: Redacted,
-    /// Seconds it lives, from the answer.
+    /// Seconds it lives, from the answer that granted it.
     pub expire_in: u32,
     /// Milliseconds since the epoch: the local clock just before sending, plus `expire_in`.
     pub expires_at: f64,
+}
+
+impl From<Ticket> for Credential {
+    /// The ticket's value and validity, without the service's display fields.
+    fn from(ticket: Ticket) -> Self {
+        Credential {
+            value: ticket.value,
+            expire_in: ticket.expire_in,
+            expires_at: ticket.expires_at,
+        }
+    }
 }
 
 /// Reads an `/api/oauth2/api_ticket` answer; `sent_at_ms` is the local clock just before sending.
@@ -72,11 +85,11 @@ pub fn parse_ticket_answer<J: JsonView>(
 pub fn parse_access_token_answer<J: JsonView>(
     answer: &J,
     sent_at_ms: f64,
-) -> Result<AccessTokenGrant, FaceIdError> {
+) -> Result<Credential, FaceIdError> {
     check_code(answer)?;
     let value = credential(answer, "access_token", "the access token")?;
     let expire_in = expire_in(answer)?;
-    Ok(AccessTokenGrant {
+    Ok(Credential {
         value,
         expire_in,
         expires_at: expires_at(sent_at_ms, expire_in),
@@ -208,7 +221,7 @@ mod tests {
         parse_ticket_answer(&parsed(body)?, SENT_AT)
     }
 
-    fn access_token(body: &str, sent_at: f64) -> Result<AccessTokenGrant, FaceIdError> {
+    fn access_token(body: &str, sent_at: f64) -> Result<Credential, FaceIdError> {
         parse_access_token_answer(&parsed(body)?, sent_at)
     }
 

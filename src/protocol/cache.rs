@@ -6,7 +6,7 @@
 //! source; the client on wasm adds the fetching and the single flight around it. Times are
 //! milliseconds since the epoch.
 
-use super::answers::{AccessTokenGrant, Ticket};
+use super::answers::{Credential, Ticket};
 use super::json::{JsonKind, JsonView};
 use crate::error::{ErrorKind, FaceIdError};
 use crate::params::is_credential;
@@ -83,7 +83,7 @@ fn is_remembered(error: &FaceIdError) -> bool {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CachedToken {
     /// The token as granted.
-    pub grant: AccessTokenGrant,
+    pub grant: Credential,
     /// The clock just before the token was requested.
     pub obtained_at: f64,
     /// The SIGN ticket fetched with this token, if any.
@@ -97,12 +97,12 @@ pub struct CachedToken {
 #[derive(Debug, Clone, PartialEq)]
 pub enum TokenPlan {
     /// Use this token: it is fresh, or due while a refresh is under way or waiting out a failure.
-    Use(AccessTokenGrant),
+    Use(Credential),
     /// Request a token (or wait for the request in flight); if that fails, use the fallback when
     /// there is one.
     Refresh {
         /// The current token, still valid though due for a refresh.
-        fallback: Option<AccessTokenGrant>,
+        fallback: Option<Credential>,
     },
     /// No usable token, and token requests are waiting out a failure: answer this at once.
     Fail(FaceIdError),
@@ -244,7 +244,7 @@ fn whole<J: JsonView>(value: &J) -> Option<u32> {
 fn read_token<J: JsonView>(json: &J) -> Option<CachedToken> {
     let grant = json.member("grant")?;
     Some(CachedToken {
-        grant: AccessTokenGrant {
+        grant: Credential {
             value: grant.member("value")?.string()?.into(),
             expire_in: whole(&grant.member("expire_in")?)?,
             expires_at: grant.member("expires_at")?.number()?,
@@ -269,7 +269,7 @@ const STATE_VERSION: u32 = 1;
 
 /// `ticket` as usable with `token`: a ticket dies with the token that produced it, so it never
 /// expires later than that token. `expire_in` stays as the service sent it.
-pub fn within_token(mut ticket: Ticket, token: &AccessTokenGrant) -> Ticket {
+pub fn within_token(mut ticket: Ticket, token: &Credential) -> Ticket {
     ticket.expires_at = ticket.expires_at.min(token.expires_at);
     ticket
 }
@@ -340,7 +340,7 @@ impl CredentialCache {
     /// Replaces the token (and with it the SIGN ticket, unless the token is the same one),
     /// ending any wait after failures. `obtained_at` is the clock just before the request was
     /// sent.
-    pub fn store_token(&mut self, grant: AccessTokenGrant, obtained_at: f64) {
+    pub fn store_token(&mut self, grant: Credential, obtained_at: f64) {
         let (sign_ticket, sign_backoff) = match self.token.take() {
             Some(same) if same.grant.value == grant.value => (same.sign_ticket, same.sign_backoff),
             Some(replaced) => {
@@ -538,8 +538,8 @@ mod tests {
     const MINUTE: f64 = 60_000.0;
     const T0: f64 = 1_700_000_000_000.0;
 
-    fn grant(value: &str, expire_in: u32, sent_at: f64) -> AccessTokenGrant {
-        AccessTokenGrant {
+    fn grant(value: &str, expire_in: u32, sent_at: f64) -> Credential {
+        Credential {
             value: value.into(),
             expire_in,
             expires_at: sent_at + f64::from(expire_in) * 1000.0,

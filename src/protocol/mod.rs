@@ -16,7 +16,7 @@ pub use crate::params::{
     AccessTokenRule, AppIdRule, SecretRule, Text, TextRule, UserIdRule, VersionRule,
 };
 pub use crate::sign::{nonce_from, NONCE_LEN};
-pub use answers::{parse_access_token_answer, parse_ticket_answer, AccessTokenGrant, Ticket};
+pub use answers::{parse_access_token_answer, parse_ticket_answer, Credential, Ticket};
 pub use body::{BodyBudget, BODY_LIMIT, FILE_BODY_LIMIT};
 pub use cache::{
     backoff_delay_ms, within_token, CachedToken, CredentialCache, RetryDecision, SavedState,

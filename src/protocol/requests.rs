@@ -1,6 +1,6 @@
 //! The requests this crate sends, as pure values that know their URL.
 
-use super::answers::{parse_access_token_answer, parse_ticket_answer, AccessTokenGrant, Ticket};
+use super::answers::{parse_access_token_answer, parse_ticket_answer, Credential, Ticket};
 use super::json::JsonView;
 use crate::endpoint::Endpoint;
 use crate::error::FaceIdError;
@@ -39,7 +39,7 @@ pub struct AccessTokenRequest {
 }
 
 impl FaceIdRequest for AccessTokenRequest {
-    type Answer = AccessTokenGrant;
+    type Answer = Credential;
 
     fn url(&self, endpoint: &Endpoint) -> String {
         endpoint.url(
@@ -57,10 +57,7 @@ impl FaceIdRequest for AccessTokenRequest {
         self.secret.as_str()
     }
 
-    fn read_answer<J: JsonView>(
-        answer: &J,
-        sent_at_ms: f64,
-    ) -> Result<AccessTokenGrant, FaceIdError> {
+    fn read_answer<J: JsonView>(answer: &J, sent_at_ms: f64) -> Result<Credential, FaceIdError> {
         parse_access_token_answer(answer, sent_at_ms)
     }
 }

@@ -29,9 +29,6 @@ pub async fn fetch_nonce_ticket(
 
 /// A 32-character nonce from the platform's `crypto.getRandomValues`.
 pub fn nonce_string() -> Result<String, FaceIdError> {
-    nonce_from(|buffer| sys::get_random_values(buffer).map(drop)).map_err(|_| {
-        FaceIdError::Network {
-            detail: String::from("this platform has no crypto.getRandomValues"),
-        }
-    })
+    nonce_from(|buffer| sys::get_random_values(buffer).map(drop))
+        .map_err(|thrown| sys::lacks("this platform has no crypto.getRandomValues", thrown))
 }

@@ -12,7 +12,7 @@ use crate::params::{
     AccessToken, AppId, RefreshAfter, Retries, Secret, TimeoutMs, UserId, Version,
 };
 use crate::protocol::{
-    within_token, AccessTokenGrant, AccessTokenRequest, CredentialCache, NonceTicketRequest,
+    within_token, AccessTokenRequest, Credential, CredentialCache, NonceTicketRequest,
     RetryDecision, SavedState, SignPlan, SignTicketRequest, Ticket, TokenPlan, BODY_LIMIT,
 };
 use crate::redacted::Redacted;
@@ -38,14 +38,14 @@ pub type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 /// mints and refreshes the token for a whole fleet of Workers isolates.
 pub trait TokenSource {
     /// The token to use now.
-    fn token(&self) -> LocalBoxFuture<'_, Result<AccessTokenGrant, FaceIdError>>;
+    fn token(&self) -> LocalBoxFuture<'_, Result<Credential, FaceIdError>>;
 
     /// The service refused `token`: the token to use now, which is `token` itself when the
     /// owner keeps it (its forced-refresh rule allows at most one replacement a minute).
     fn rejected<'a>(
         &'a self,
         token: &'a str,
-    ) -> LocalBoxFuture<'a, Result<AccessTokenGrant, FaceIdError>>;
+    ) -> LocalBoxFuture<'a, Result<Credential, FaceIdError>>;
 }
 
 /// Where a client's access token comes from.
@@ -136,7 +136,7 @@ struct Inner {
     /// Shared with the requests in flight, which store what they fetch.
     cache: Rc<RefCell<CredentialCache>>,
     /// The access-token request in flight: at most one.
-    token_flight: Rc<FlightSlot<(), Result<AccessTokenGrant, FaceIdError>>>,
+    token_flight: Rc<FlightSlot<(), Result<Credential, FaceIdError>>>,
     /// The SIGN-ticket request in flight, keyed by its token. Its waiters also learn whether it
     /// refused the token.
     sign_flight: Rc<FlightSlot<Redacted, Result<Ticket, TicketFailure>>>,
@@ -252,7 +252,7 @@ impl FaceIdClient {
     /// at once. If the request fails, the current token is used until it expires, and no token
     /// request is sent for a while (1 s after one failure, doubling up to 60 s); without a
     /// token, calls meanwhile fail at once with that failure and its `retry_after_ms`.
-    pub async fn access_token(&self) -> Result<AccessTokenGrant, FaceIdError> {
+    pub async fn access_token(&self) -> Result<Credential, FaceIdError> {
         let in_flight = self.inner.token_flight.is_busy();
         let plan = self.inner.cache().plan_token(now(), in_flight);
         match plan {
@@ -270,7 +270,7 @@ impl FaceIdClient {
     /// tickets). Under the forced-refresh rule (token over a minute old, at most one forced
     /// refresh a minute, none while token requests wait out a failure) the token is replaced;
     /// until its replacement arrives it stays in use. Returns the token to use now.
-    pub async fn token_rejected(&self, token: &str) -> Result<AccessTokenGrant, FaceIdError> {
+    pub async fn token_rejected(&self, token: &str) -> Result<Credential, FaceIdError> {
         if let TokenOrigin::Source(source) = &self.inner.config.tokens {
             let requested_at = now();
             let grant = source.rejected(token).await?;
@@ -446,7 +446,7 @@ impl FaceIdClient {
         attempt: F,
     ) -> Result<T, FaceIdError>
     where
-        F: Fn(AccessTokenGrant) -> Fut,
+        F: Fn(Credential) -> Fut,
         Fut: Future<Output = Result<T, TicketFailure>>,
     {
         let token = abortable(signal, self.access_token()).await?;
@@ -479,7 +479,7 @@ impl FaceIdClient {
 
     /// A new token: from the one token request (started if none is in flight), or from the
     /// source.
-    async fn refresh_token(&self) -> Result<AccessTokenGrant, FaceIdError> {
+    async fn refresh_token(&self) -> Result<Credential, FaceIdError> {
         match &self.inner.config.tokens {
             TokenOrigin::Secret(secret) => self.token_flight(secret).await,
             TokenOrigin::Source(source) => {
@@ -491,7 +491,7 @@ impl FaceIdClient {
         }
     }
 
-    async fn sign_ticket_for(&self, token: AccessTokenGrant) -> Result<Ticket, TicketFailure> {
+    async fn sign_ticket_for(&self, token: Credential) -> Result<Ticket, TicketFailure> {
         let plan = self.inner.cache().plan_sign_ticket(&token.value, now());
         match plan {
             SignPlan::Use(ticket) => return Ok(ticket),
@@ -516,7 +516,7 @@ impl FaceIdClient {
 
     /// The access-token request in flight, started if there is none. Never retried: every
     /// token request that reaches the service mints a token and retires the previous one.
-    async fn token_flight(&self, secret: &Secret) -> Result<AccessTokenGrant, FaceIdError> {
+    async fn token_flight(&self, secret: &Secret) -> Result<Credential, FaceIdError> {
         let config = &self.inner.config;
         let start = || {
             let request = AccessTokenRequest {
@@ -545,7 +545,7 @@ impl FaceIdClient {
     /// Requests the SIGN ticket of `token` and caches it, or remembers the failure (per token).
     fn sign_ticket_request(
         &self,
-        token: AccessTokenGrant,
+        token: Credential,
     ) -> impl Future<Output = Result<Ticket, TicketFailure>> + 'static {
         let config = &self.inner.config;
         let request = as_access_token(&token).map(|access_token| SignTicketRequest {
@@ -582,7 +582,7 @@ impl FaceIdClient {
 
 /// The token as a request parameter. Tokens are checked when they arrive, so this only fails
 /// for one that broke the rule on its way through a [`TokenSource`].
-fn as_access_token(grant: &AccessTokenGrant) -> Result<AccessToken, FaceIdError> {
+fn as_access_token(grant: &Credential) -> Result<AccessToken, FaceIdError> {
     AccessToken::new(grant.value.clone()).map_err(|_| {
         FaceIdError::bad_response("the access token is not 1-128 visible ASCII characters")
     })

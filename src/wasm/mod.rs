@@ -1,5 +1,6 @@
-//! Everything that needs a JS host: the fetch transport, the async Rust API built on it, and the
-//! `#[wasm_bindgen]` layer for JS callers.
+//! Everything that needs a JS host: the platform's globals (`sys`), the fetch transport, the
+//! async Rust API built on it (`api`, `client`), and the `#[wasm_bindgen]` layer for JS callers
+//! (`js`), which only converts.
 
 mod api;
 mod client;

@@ -218,9 +218,14 @@ async fn fetch_once(request: HttpRequest<'_>, sensitive: &[&str]) -> Result<Answ
     let body = read_capped(&response, request.body_limit, sensitive).await?;
     guard.finished.set(true);
     // Decoded and parsed on the JS side: the body never enters wasm memory.
-    let json = UTF8
-        .with(|decoder| decoder.as_ref().map(|decoder| decoder.decode(&body)))
-        .and_then(Result::ok)
+    let text = UTF8.with(|decoder| match decoder {
+        Ok(decoder) => Ok(decoder.decode(&body).ok()),
+        Err(thrown) => Err(sys::lacks(
+            "this platform has no TextDecoder",
+            thrown.clone(),
+        )),
+    })?;
+    let json = text
         .and_then(|text| sys::parse_json(&text).ok())
         .ok_or_else(|| FaceIdError::bad_response("the body is not valid JSON"))?;
     Ok(Answer { json, sent_at_ms })
@@ -241,7 +246,7 @@ fn retry_after_ms(response: &Response) -> Option<f64> {
 
 thread_local! {
     /// One decoder for every answer: making one per request costs more than the decoding.
-    static UTF8: Option<Utf8Decoder> = Utf8Decoder::new().ok();
+    static UTF8: Result<Utf8Decoder, JsValue> = Utf8Decoder::new();
 }
 
 /// Starts the fetch and waits for the response head.
@@ -328,9 +333,8 @@ struct Cancel {
 
 impl Cancel {
     fn new() -> Result<Self, FaceIdError> {
-        let controller = AbortController::new().map_err(|_| FaceIdError::Network {
-            detail: String::from("this platform has no AbortController"),
-        })?;
+        let controller = AbortController::new()
+            .map_err(|thrown| sys::lacks("this platform has no AbortController", thrown))?;
         Ok(Cancel {
             controller,
             finished: Cell::new(false),

@@ -816,6 +816,22 @@ describeFlavor('esm', ({ api, baseOptions, newClient }) => {
       }
       assert.notEqual(nonceString(), nonceString(), 'the real source is back');
     });
+
+    it('on a platform without crypto.getRandomValues, throws a network error with what the platform threw as its cause', () => {
+      const { nonceString } = api();
+      const missing = new TypeError('crypto.getRandomValues is not a function');
+      Object.defineProperty(globalThis.crypto, 'getRandomValues', {
+        configurable: true,
+        writable: true,
+        value: () => { throw missing; },
+      });
+      try {
+        const error = expectThrow(() => nonceString(), 'network', { detail: 'this platform has no crypto.getRandomValues' });
+        assert.equal(error.cause, missing);
+      } finally {
+        delete globalThis.crypto.getRandomValues;
+      }
+    });
   });
 });
 

@@ -395,6 +395,16 @@ describe('tokenSource', () => {
     assert.match(other.message, /token source failed: owner unreachable/);
   });
 
+  it('keeps what a failing token source threw as the cause', async () => {
+    const unreachable = new TypeError('owner unreachable');
+    const client = new api.FaceIdClient({
+      appId: DEFAULT_APP_ID, endpoint: emu.url, tokenSource: { token: async () => { throw unreachable; }, rejected: async () => { throw unreachable; } },
+    });
+    const error = await failure(client.nonceTicket('u'), 'network');
+    assert.equal(error.cause, unreachable);
+    assert.equal(error.detail, 'the token source failed: owner unreachable');
+  });
+
   it('takes exactly one of secret and tokenSource', () => {
     const source = { token: async () => ({}), rejected: async () => ({}) };
     const thrown = (options) => {
