@@ -309,3 +309,29 @@ async fn a_token_reported_rejected_is_replaced_only_when_over_a_minute_old() {
     );
     assert_eq!(counters().await.0, 2);
 }
+
+/// The README's Rust example, verbatim between the markers (tests/node/readme.test.mjs checks
+/// that the README shows exactly these lines), run against the emulator.
+#[wasm_bindgen_test]
+async fn the_readme_example_signs_an_sdk_start() {
+    let (app_id, secret, endpoint) = (APP_ID, SECRET, emulator());
+    let endpoint = endpoint.as_str();
+    let signed = async {
+        // README example begins
+        use faceid_edge::{AppId, ClientConfig, Endpoint, FaceIdClient, Secret, UserId};
+
+        let config = ClientConfig {
+            endpoint: Endpoint::new(endpoint)?, // optional: the package's default when unset
+            ..ClientConfig::new(AppId::new(app_id)?, Secret::new(secret)?)
+        };
+        let client = FaceIdClient::new(config);
+        let signature = client.sdk_signature(&UserId::new("alice")?).await?;
+        // README example ends
+        Ok::<_, FaceIdError>(signature)
+    };
+    let signature = signed.await.unwrap();
+    assert_eq!(
+        (signature.app_id.as_str(), signature.sign.len()),
+        (APP_ID, 40)
+    );
+}
