@@ -77,15 +77,8 @@ impl FaceIdRequest for SignTicketRequest {
     type Answer = Ticket;
 
     fn url(&self, endpoint: &Endpoint) -> String {
-        endpoint.url(
-            API_TICKET_PATH,
-            &[
-                ("app_id", self.app_id.as_str()),
-                ("access_token", self.access_token.as_str()),
-                ("type", "SIGN"),
-                ("version", self.version.as_str()),
-            ],
-        )
+        let (app_id, access_token) = (&self.app_id, &self.access_token);
+        ticket_url(endpoint, app_id, access_token, &self.version, None)
     }
 
     fn credential(&self) -> &str {
@@ -114,15 +107,13 @@ impl FaceIdRequest for NonceTicketRequest {
     type Answer = Ticket;
 
     fn url(&self, endpoint: &Endpoint) -> String {
-        endpoint.url(
-            API_TICKET_PATH,
-            &[
-                ("app_id", self.app_id.as_str()),
-                ("access_token", self.access_token.as_str()),
-                ("type", "NONCE"),
-                ("version", self.version.as_str()),
-                ("user_id", self.user_id.as_str()),
-            ],
+        let (app_id, access_token) = (&self.app_id, &self.access_token);
+        ticket_url(
+            endpoint,
+            app_id,
+            access_token,
+            &self.version,
+            Some(&self.user_id),
         )
     }
 
@@ -133,6 +124,27 @@ impl FaceIdRequest for NonceTicketRequest {
     fn read_answer<J: JsonView>(answer: &J, sent_at_ms: f64) -> Result<Ticket, FaceIdError> {
         parse_ticket_answer(answer, sent_at_ms)
     }
+}
+
+/// The ticket endpoint's URL: the NONCE request names its user, the SIGN request none.
+fn ticket_url(
+    endpoint: &Endpoint,
+    app_id: &AppId,
+    access_token: &AccessToken,
+    version: &Version,
+    user_id: Option<&UserId>,
+) -> String {
+    let kind = if user_id.is_some() { "NONCE" } else { "SIGN" };
+    let mut query = vec![
+        ("app_id", app_id.as_str()),
+        ("access_token", access_token.as_str()),
+        ("type", kind),
+        ("version", version.as_str()),
+    ];
+    if let Some(user_id) = user_id {
+        query.push(("user_id", user_id.as_str()));
+    }
+    endpoint.url(API_TICKET_PATH, &query)
 }
 
 #[cfg(test)]

@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 
-import { startEmulator } from '../emulator/emulator.mjs';
 import {
-  DEFAULT_APP_ID, DEFAULT_SECRET, closedPort, control, installPackage, rejection,
+  DEFAULT_APP_ID, DEFAULT_SECRET, closedPort, control, realNow, rejection, requestCounts, shiftClock,
+  withEmulator,
 } from './support.mjs';
 
 const KINDS = ['invalid_argument', 'api', 'http', 'network', 'timeout', 'aborted', 'bad_response'];
@@ -23,38 +23,10 @@ const TOKEN_LIFETIME_S = 7200; // the emulator's default tokenExpireIn
 
 let pkg;
 let emu;
-const realNow = Date.now;
-
-/** Moves this process's clock (and so the emulator's) `offsetMs` ahead of real time; 0 restores it. */
-function shiftClock(offsetMs) {
-  Date.now = offsetMs === 0 ? realNow : () => realNow() + offsetMs;
-}
-
-before(async () => {
-  pkg = await installPackage();
-  emu = await startEmulator();
-});
-
-after(async () => {
-  Date.now = realNow;
-  await emu?.close();
-});
-
-beforeEach(async () => {
-  Date.now = realNow;
-  await control(emu, 'POST', 'reset', {});
-});
-
-afterEach(async () => {
-  Date.now = realNow;
-  await control(emu, 'DELETE', 'fault');
-});
+withEmulator((started) => ({ pkg, emu } = started));
 
 /** The emulator's request counters of the default app, zeros if it saw none. */
-async function counts() {
-  const { apps } = await control(emu, 'GET', 'counters');
-  return { access_token: 0, sign: 0, nonce: 0, ...apps[DEFAULT_APP_ID] };
-}
+const counts = () => requestCounts(emu);
 
 async function expectCounts(access_token, sign, nonce, message) {
   assert.deepEqual(await counts(), { access_token, sign, nonce }, message);

@@ -7,48 +7,20 @@
 // `Date.now` back (the emulator runs here and sees the same clock), never by racing a timer.
 
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
-import { startEmulator } from '../emulator/emulator.mjs';
 import {
-  DEFAULT_APP_ID, DEFAULT_SECRET, control, installPackage, issueToken, listen, rejection,
+  DEFAULT_APP_ID, DEFAULT_SECRET, control, issueToken, listen, realNow, rejection, requestCounts, shiftClock,
+  withEmulator,
 } from './support.mjs';
 
 const MINUTE_MS = 60_000;
 
 let api;
 let emu;
-const realNow = Date.now;
+withEmulator((started) => ({ emu, pkg: { esm: api } } = started));
 
-/** Moves this process's clock (and so the emulator's) `offsetMs` from real time; 0 restores it. */
-function shiftClock(offsetMs) {
-  Date.now = offsetMs === 0 ? realNow : () => realNow() + offsetMs;
-}
-
-before(async () => {
-  api = (await installPackage()).esm;
-  emu = await startEmulator();
-});
-
-after(async () => {
-  Date.now = realNow;
-  await emu?.close();
-});
-
-beforeEach(async () => {
-  Date.now = realNow;
-  await control(emu, 'POST', 'reset', {});
-});
-
-afterEach(async () => {
-  Date.now = realNow;
-  await control(emu, 'DELETE', 'fault');
-});
-
-async function counts() {
-  const { apps } = await control(emu, 'GET', 'counters');
-  return { access_token: 0, sign: 0, nonce: 0, ...apps[DEFAULT_APP_ID] };
-}
+const counts = () => requestCounts(emu);
 
 const fault = (body) => control(emu, 'POST', 'fault', body);
 const newClient = (overrides = {}) => new api.FaceIdClient({

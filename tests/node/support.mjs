@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { after, afterEach, before, beforeEach } from 'node:test';
 
-import { DEFAULT_APP_ID, DEFAULT_SECRET } from '../emulator/emulator.mjs';
+import { DEFAULT_APP_ID, DEFAULT_SECRET, startEmulator } from '../emulator/emulator.mjs';
 import { PACKAGE_FILES } from '../../scripts/package-files.mjs';
 
 const run = promisify(execFile);
@@ -150,6 +151,47 @@ export async function walkH5(loginUrl, outcome) {
   const finish = await fetch(new URL(link, loginUrl), { redirect: 'manual' });
   assert.equal(finish.status, 302);
   return finish.headers.get('location');
+}
+
+/** The clock as it was when the suites loaded: what they restore. */
+export const realNow = Date.now;
+
+/** Moves this process's clock (and so the in-process emulator's) `offsetMs` from real time; 0
+ * restores it. */
+export function shiftClock(offsetMs) {
+  Date.now = offsetMs === 0 ? realNow : () => realNow() + offsetMs;
+}
+
+/**
+ * Registers the hooks of a suite that runs the installed package against an in-process emulator:
+ * `started({ pkg, emu })` once both are up; before each test the emulator is reset and the clock
+ * real; after each, the clock is real and no fault is left armed; at the end the emulator stops.
+ */
+export function withEmulator(started) {
+  let emu;
+  before(async () => {
+    const pkg = await installPackage();
+    emu = await startEmulator();
+    started({ pkg, emu });
+  });
+  after(async () => {
+    Date.now = realNow;
+    await emu?.close();
+  });
+  beforeEach(async () => {
+    Date.now = realNow;
+    await control(emu, 'POST', 'reset', {});
+  });
+  afterEach(async () => {
+    Date.now = realNow;
+    await control(emu, 'DELETE', 'fault');
+  });
+}
+
+/** The emulator's request counters of `appId`, zeros where it saw none. */
+export async function requestCounts(emu, appId = DEFAULT_APP_ID) {
+  const { apps } = await control(emu, 'GET', 'counters');
+  return { access_token: 0, sign: 0, nonce: 0, ...apps[appId] };
 }
 
 /** `fetch` against the emulator's control API; resolves to the parsed JSON answer. */

@@ -5,11 +5,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
-import { startEmulator } from '../emulator/emulator.mjs';
 import {
-  DEFAULT_APP_ID, DEFAULT_SECRET, control, installPackage, listen, rejection, walkH5,
+  DEFAULT_APP_ID, DEFAULT_SECRET, control, listen, realNow, rejection, walkH5, withEmulator,
 } from './support.mjs';
 
 const PERSON = { name: '张三', idNo: '110101199003071234' };
@@ -18,23 +17,7 @@ const MINUTE_MS = 60_000;
 
 let api;
 let emu;
-const realNow = Date.now;
-
-before(async () => {
-  api = (await installPackage()).esm;
-  emu = await startEmulator();
-});
-
-after(async () => {
-  Date.now = realNow;
-  await emu?.close();
-});
-
-beforeEach(() => control(emu, 'POST', 'reset', {}));
-
-afterEach(() => {
-  Date.now = realNow;
-});
+withEmulator((started) => ({ emu, pkg: { esm: api } } = started));
 
 const newClient = (overrides = {}) => new api.FaceIdClient({
   appId: DEFAULT_APP_ID, secret: DEFAULT_SECRET, endpoint: emu.url, ...overrides,
