@@ -134,17 +134,24 @@ fn ticket_url(
     version: &Version,
     user_id: Option<&UserId>,
 ) -> String {
-    let kind = if user_id.is_some() { "NONCE" } else { "SIGN" };
-    let mut query = vec![
-        ("app_id", app_id.as_str()),
-        ("access_token", access_token.as_str()),
-        ("type", kind),
-        ("version", version.as_str()),
-    ];
-    if let Some(user_id) = user_id {
-        query.push(("user_id", user_id.as_str()));
-    }
-    endpoint.url(API_TICKET_PATH, &query)
+    let (app_id, access_token, version) =
+        (app_id.as_str(), access_token.as_str(), version.as_str());
+    let query: &[(&str, &str)] = match user_id {
+        Some(user_id) => &[
+            ("app_id", app_id),
+            ("access_token", access_token),
+            ("type", "NONCE"),
+            ("version", version),
+            ("user_id", user_id.as_str()),
+        ],
+        None => &[
+            ("app_id", app_id),
+            ("access_token", access_token),
+            ("type", "SIGN"),
+            ("version", version),
+        ],
+    };
+    endpoint.url(API_TICKET_PATH, query)
 }
 
 #[cfg(test)]

@@ -12,16 +12,13 @@ mod token_source;
 use crate::error::FaceIdError;
 use crate::params::UserId;
 use crate::protocol::Credential;
-use crate::wasm::{api, ClientConfig, FaceIdClient};
+use crate::wasm::{api, FaceIdClient};
 use convert::reply;
 use js_sys::{Array, Promise};
 use options::{callback_from, string_argument, Options};
-use serde::Serialize;
-use std::future::Future;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
-use web_sys::AbortSignal;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = include_str!("types.d.ts");
@@ -162,12 +159,14 @@ impl JsFaceIdClient {
         &self,
         #[wasm_bindgen(unchecked_param_type = "RegisterOrderOptions")] options: JsValue,
     ) -> Promise {
-        verification_call(
-            &self.client,
-            options,
-            Options::register_order,
-            |client, order, signal| async move { client.register_order(&order, signal).await },
-        )
+        let client = self.client.clone();
+        future_to_promise(async move {
+            let options = Options::new(options)?;
+            let order = options.register_order(client.config())?;
+            let signal = options.signal()?;
+            let registered = client.register_order(&order, signal.clone()).await;
+            reply(registered, signal.as_ref())
+        })
     }
 
     /// The signed H5 login URL of a registered order, from a fresh NONCE ticket of its user.
@@ -176,12 +175,14 @@ impl JsFaceIdClient {
         &self,
         #[wasm_bindgen(unchecked_param_type = "H5LoginUrlOptions")] options: JsValue,
     ) -> Promise {
-        verification_call(
-            &self.client,
-            options,
-            Options::h5_login,
-            |client, login, signal| async move { client.h5_login_url(&login, signal).await },
-        )
+        let client = self.client.clone();
+        future_to_promise(async move {
+            let options = Options::new(options)?;
+            let login = options.h5_login(client.config())?;
+            let signal = options.signal()?;
+            let url = client.h5_login_url(&login, signal.clone()).await;
+            reply(url, signal.as_ref())
+        })
     }
 
     /// Checks that a callback came from the service. Takes its parameters as an object, its
@@ -204,12 +205,14 @@ impl JsFaceIdClient {
         &self,
         #[wasm_bindgen(unchecked_param_type = "FaceRecordOptions")] options: JsValue,
     ) -> Promise {
-        verification_call(
-            &self.client,
-            options,
-            Options::face_record_query,
-            |client, query, signal| async move { client.query_face_record(&query, signal).await },
-        )
+        let client = self.client.clone();
+        future_to_promise(async move {
+            let options = Options::new(options)?;
+            let query = options.face_record_query(client.config())?;
+            let signal = options.signal()?;
+            let record = client.query_face_record(&query, signal.clone()).await;
+            reply(record, signal.as_ref())
+        })
     }
 
     /// Signed start parameters for the FaceID app SDK, from a fresh NONCE ticket and nonce.
@@ -224,26 +227,4 @@ impl JsFaceIdClient {
             reply(client.sdk_signature(&user_id).await, None)
         })
     }
-}
-
-/// A verification call: its input read from `options` for the client's app and version, then
-/// `call` with the input and the options' signal.
-fn verification_call<I, T, Fut>(
-    client: &FaceIdClient,
-    options: JsValue,
-    read: fn(&Options, &ClientConfig) -> Result<I, FaceIdError>,
-    call: fn(FaceIdClient, I, Option<AbortSignal>) -> Fut,
-) -> Promise
-where
-    I: 'static,
-    T: Serialize,
-    Fut: Future<Output = Result<T, FaceIdError>> + 'static,
-{
-    let client = client.clone();
-    future_to_promise(async move {
-        let options = Options::new(options)?;
-        let input = read(&options, client.config())?;
-        let signal = options.signal()?;
-        reply(call(client, input, signal.clone()).await, signal.as_ref())
-    })
 }
