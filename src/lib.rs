@@ -56,4 +56,4 @@ pub use redacted::Redacted;
 pub use sign::SdkSignature;
 
 // How it fails.
-pub use error::{ErrorKind, FaceIdError};
+pub use error::{ErrorKind, FaceIdError, HostCause};
