@@ -1,6 +1,7 @@
 //! What other files restate of the crate's tables agrees with them: the error kinds
 //! ([`ErrorKind::ALL`]), the options' names, defaults and limits, and the fields of every result,
-//! as the TypeScript declarations, the README and the worker's status map state them.
+//! as the TypeScript declarations, the README, the worker's status map and the test suites' lists
+//! of kinds state them.
 #![cfg(not(target_arch = "wasm32"))]
 
 use faceid_edge::verification::{
@@ -125,6 +126,23 @@ fn the_worker_maps_every_kind_to_a_status() {
         .filter(|key| !key.is_empty())
         .collect();
     assert_eq!(mapped, kinds().into_iter().collect());
+}
+
+#[test]
+fn the_runtime_suites_expect_every_kind() {
+    for file in [
+        "tests/runtimes/suite.mjs",
+        "tests/node/client.test.mjs",
+        "tests/node/package.test.mjs",
+    ] {
+        let text = read(file);
+        let list = text
+            .lines()
+            .find(|line| line.starts_with("const KINDS = ["))
+            .unwrap_or_else(|| panic!("{file} lists no KINDS"));
+        let listed: Vec<&str> = list.split('\'').skip(1).step_by(2).collect();
+        assert_eq!(listed, kinds(), "{file}");
+    }
 }
 
 #[test]
