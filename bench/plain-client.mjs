@@ -505,7 +505,7 @@ export function nonceString() {
     try {
       crypto.getRandomValues(buffer);
     } catch {
-      throw faceIdError('network', 'could not reach FaceID: this platform has no crypto.getRandomValues');
+      throw faceIdError('network', 'this platform has no crypto.getRandomValues');
     }
     for (const byte of buffer) {
       if (byte < 248) nonce += NONCE_ALPHABET[byte % 62];

@@ -28,6 +28,8 @@ echo '{ "type": "commonjs" }' > pkg/node/package.json
 cp "$out"/nodejs/faceid_edge.d.ts pkg/faceid_edge.d.mts
 cp js/*.js js/*.mjs README.md pkg/
 node scripts/package-json.mjs > pkg/package.json
+# The copies above must give exactly the files scripts/package-files.mjs lists.
+node scripts/package-files.mjs --check pkg
 # The size budget: the build fails when the shipped .wasm grows past what bench/README.md records
 # (gzip -9 bytes), so a regression cannot land unnoticed.
 budget=74000

@@ -1,6 +1,11 @@
-// The published package's files, in one place: scripts/package-json.mjs writes the manifest from
-// them, the package tests check the tarball holds exactly these, and the tests and the benchmark
-// wait for them in pkg/.
+// The published package's files, in one place: scripts/build.sh checks pkg/ holds exactly these,
+// scripts/package-json.mjs writes the manifest from them, the package tests check the tarball
+// holds exactly these, and the tests and the benchmark wait for them in pkg/.
+//
+// `node scripts/package-files.mjs --check DIR` fails unless DIR holds exactly these files.
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** The entry points the exports map names, copied from js/ by scripts/build.sh. */
 export const ENTRIES = ['workerd.js', 'edge-light.js', 'node.mjs', 'browser.js'];
@@ -16,3 +21,21 @@ export const PACKAGE_FILES = [
   'package.json', 'README.md', ...ENTRIES, ESM_TYPES, CJS_TYPES,
   ...['node', 'web'].flatMap((dir) => ['package.json', 'faceid_edge.js', 'faceid_edge_bg.wasm'].map((file) => `${dir}/${file}`)),
 ];
+
+/** Every file below `dir`, as paths relative to it with `/` separators. */
+function filesBelow(dir, root = dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    return entry.isDirectory() ? filesBelow(path, root) : [relative(root, path).split('\\').join('/')];
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--check') {
+  const present = new Set(filesBelow(process.argv[3]));
+  const missing = PACKAGE_FILES.filter((file) => !present.has(file));
+  const stray = [...present].filter((file) => !PACKAGE_FILES.includes(file));
+  if (missing.length > 0 || stray.length > 0) {
+    console.error(`${process.argv[3]} does not hold the package's files: missing ${missing.join(', ') || 'none'}; stray ${stray.join(', ') || 'none'}`);
+    process.exit(1);
+  }
+}

@@ -22,8 +22,8 @@ run fmt cargo fmt --check
 run clippy-host cargo clippy --locked --all-targets -- -D warnings
 run clippy-wasm cargo clippy --locked --target wasm32-unknown-unknown --all-targets -- -D warnings
 run host cargo test --locked -- --skip fuzz::
-# A bounded fuzzing pass (property-based; see src/fuzz.rs): about 20 s.
-FUZZ_CASES=25000 run fuzz cargo test --locked --lib fuzz:: -- --nocapture
+# A bounded fuzzing pass (property-based; see tests/fuzz.rs): about 20 s.
+FUZZ_CASES=25000 run fuzz cargo test --locked --test fuzz -- --nocapture
 run build bash scripts/build.sh
 npm ci --prefix www --no-audit --no-fund --silent
 # The published declarations: precise types, no any (see tests/types/api.ts).

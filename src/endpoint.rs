@@ -1,6 +1,7 @@
 //! The service's base URL and the request URLs built on it.
 
 use crate::error::FaceIdError;
+use crate::text::{find_str, percent_encode};
 
 /// The host in the NONCE-ticket documentation.
 pub const DEFAULT_ENDPOINT: &str = "https://miniprogram-kyc.tencentcloudapi.com";
@@ -155,47 +156,8 @@ pub(crate) fn is_loopback(host: &str) -> bool {
         })
 }
 
-/// The byte offset of `needle` in `haystack`. A plain scan: `str`'s own substring search would
-/// bring its panic-formatting machinery into the .wasm for nothing.
-pub(crate) fn find_str(haystack: &str, needle: &str) -> Option<usize> {
-    let needle = needle.as_bytes();
-    if needle.is_empty() {
-        return Some(0);
-    }
-    haystack
-        .as_bytes()
-        .windows(needle.len())
-        .position(|window| window == needle)
-}
-
 fn is_path_char(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@%/".contains(&byte)
-}
-
-fn is_unreserved(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
-}
-
-/// RFC 3986 percent-encoding of everything but the unreserved characters.
-pub(crate) fn percent_encode(value: &str) -> String {
-    let hex = |nibble: u8| {
-        char::from(if nibble < 10 {
-            b'0' + nibble
-        } else {
-            b'A' + nibble - 10
-        })
-    };
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if is_unreserved(byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push('%');
-            out.push(hex(byte >> 4));
-            out.push(hex(byte & 0x0f));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -3,8 +3,12 @@
 //! Every failure, from a bad argument to a dropped connection, is a [`FaceIdError`] with a stable
 //! [`ErrorKind`]. Messages are written for people and never carry a secret, access token or ticket:
 //! variants hold only field names, codes, statuses and the service's own `msg`.
+//!
+//! [`ErrorKind::ALL`] is the table of kinds: the TypeScript declarations, the README and the
+//! worker's status map are checked against it (`tests/contracts.rs`).
 
-use crate::endpoint::{find_str, percent_encode};
+use crate::redacted::REDACTED;
+use crate::text::{percent_encode, replace_all};
 use std::fmt;
 
 /// The stable, machine-readable class of a [`FaceIdError`]; reaches JS as `error.kind`.
@@ -16,7 +20,8 @@ pub enum ErrorKind {
     Api,
     /// The service answered with a non-2xx HTTP status.
     Http,
-    /// The request did not complete (connection refused, reset, DNS, CORS, ...).
+    /// The request did not complete (connection refused, reset, DNS, CORS, ...), or could not be
+    /// made: the JS host failed the call (see [`FaceIdError::Host`]).
     Network,
     /// The whole request took longer than its `timeoutMs`.
     Timeout,
@@ -27,6 +32,17 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in the order the documentation lists them.
+    pub const ALL: [ErrorKind; 7] = [
+        ErrorKind::InvalidArgument,
+        ErrorKind::Api,
+        ErrorKind::Http,
+        ErrorKind::Network,
+        ErrorKind::Timeout,
+        ErrorKind::Aborted,
+        ErrorKind::BadResponse,
+    ];
+
     /// The kind as JS sees it, e.g. `"invalid_argument"`.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -77,6 +93,16 @@ pub enum FaceIdError {
         /// What the platform reported, with credentials removed.
         detail: String,
     },
+    /// The JS host failed the call: the platform lacks what it needs (`AbortController`,
+    /// `TextDecoder`, `crypto.getRandomValues`), the caller's token source failed, or a result
+    /// could not be represented in JS. Its kind is [`ErrorKind::Network`]: the request could not
+    /// be made, or its answer not handed over.
+    Host {
+        /// What failed, e.g. "this platform has no AbortController".
+        detail: String,
+        /// What the host threw or rejected with.
+        cause: HostCause,
+    },
     /// The request took longer than `timeout_ms`.
     Timeout {
         /// The limit that was exceeded, in milliseconds.
@@ -106,7 +132,7 @@ impl FaceIdError {
             FaceIdError::InvalidArgument { .. } => ErrorKind::InvalidArgument,
             FaceIdError::Api { .. } => ErrorKind::Api,
             FaceIdError::Http { .. } => ErrorKind::Http,
-            FaceIdError::Network { .. } => ErrorKind::Network,
+            FaceIdError::Network { .. } | FaceIdError::Host { .. } => ErrorKind::Network,
             FaceIdError::Timeout { .. } => ErrorKind::Timeout,
             FaceIdError::Aborted => ErrorKind::Aborted,
             FaceIdError::BadResponse { .. } => ErrorKind::BadResponse,
@@ -156,6 +182,10 @@ impl FaceIdError {
             FaceIdError::Network { detail } => FaceIdError::Network {
                 detail: redact_text(detail, credentials),
             },
+            FaceIdError::Host { detail, cause } => FaceIdError::Host {
+                detail: redact_text(detail, credentials),
+                cause,
+            },
             FaceIdError::BackingOff {
                 cause,
                 retry_after_ms,
@@ -185,6 +215,7 @@ impl fmt::Display for FaceIdError {
             }
             FaceIdError::Http { status } => write!(f, "FaceID answered HTTP {status}"),
             FaceIdError::Network { detail } => write!(f, "could not reach FaceID: {detail}"),
+            FaceIdError::Host { detail, .. } => f.write_str(detail),
             FaceIdError::Timeout { timeout_ms } => {
                 write!(f, "FaceID did not answer within {timeout_ms} ms")
             }
@@ -202,28 +233,54 @@ impl fmt::Display for FaceIdError {
 
 impl std::error::Error for FaceIdError {}
 
+/// What the JS host threw or rejected with, kept so that JS callers see it as `Error.cause`.
+/// Opaque to Rust: never printed, and not part of what an error says, so two errors that differ
+/// only in their cause are equal. On other targets it holds nothing.
+#[derive(Clone, Default)]
+pub struct HostCause {
+    #[cfg(target_arch = "wasm32")]
+    value: Option<std::rc::Rc<dyn std::any::Any>>,
+}
+
+impl HostCause {
+    /// Keeps `value`, which the JS layer reads back with [`HostCause::get`].
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) fn new<T: 'static>(value: T) -> Self {
+        HostCause {
+            value: Some(std::rc::Rc::new(value)),
+        }
+    }
+
+    /// The value kept, if it is a `T`.
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) fn get<T: 'static>(&self) -> Option<&T> {
+        self.value.as_deref()?.downcast_ref()
+    }
+}
+
+impl PartialEq for HostCause {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for HostCause {}
+
+impl fmt::Debug for HostCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HostCause")
+    }
+}
+
 fn redact_text(mut text: String, credentials: &[&str]) -> String {
     for credential in credentials
         .iter()
         .filter(|credential| !credential.is_empty())
     {
-        text = replace_all(&text, credential, "<redacted>");
-        text = replace_all(&text, &percent_encode(credential), "<redacted>");
+        text = replace_all(&text, credential, REDACTED);
+        text = replace_all(&text, &percent_encode(credential), REDACTED);
     }
     text
-}
-
-/// `text` with every occurrence of a non-empty `needle` replaced by `with`.
-fn replace_all(text: &str, needle: &str, with: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = find_str(rest, needle) {
-        out.push_str(rest.get(..at).unwrap_or_default());
-        out.push_str(with);
-        rest = rest.get(at + needle.len()..).unwrap_or_default();
-    }
-    out.push_str(rest);
-    out
 }
 
 #[cfg(test)]
@@ -262,6 +319,12 @@ mod tests {
         for (error, name) in cases {
             assert_eq!(error.kind().as_str(), name);
         }
+        let host = FaceIdError::Host {
+            detail: "this platform has no AbortController".into(),
+            cause: HostCause::default(),
+        };
+        assert_eq!(host.kind(), ErrorKind::Network);
+        assert_eq!(host.to_string(), "this platform has no AbortController");
     }
 
     #[test]

@@ -1,7 +1,20 @@
-//! Tencent Cloud FaceID (人脸核身) credentials from the edge.
+//! Tencent Cloud FaceID (人脸核身) credentials and verifications from the edge.
 //!
-//! The pure core (parameters, endpoint and URL building, answer parsing, the error type) builds
-//! and tests on any target. The fetch transport and the JS bindings are compiled for wasm32 only.
+//! # What a caller uses
+//!
+//! | JS (the npm package) | Rust (wasm32) | what it does |
+//! | --- | --- | --- |
+//! | `new FaceIdClient(options)` | `FaceIdClient::new(ClientConfig)` | the credential chain of one WBappid: token, SIGN and NONCE tickets, SDK signatures, one verification |
+//! | `fetchNonceTicket(options)` | `fetch_nonce_ticket` | one NONCE ticket with a token of your own |
+//! | `sign(values)`, `nonceString()` | [`sign`], `nonce_string` | the FaceID signature, a nonce |
+//! | `FaceIdError` (`kind`, details) | [`FaceIdError`], [`ErrorKind`] | every failure |
+//!
+//! The inputs are validated types ([`AppId`], [`UserId`], ...): one that exists is valid. The
+//! verification flow's inputs and results are in [`verification`]; the requests, answer readers
+//! and cache rules under the client are in [`protocol`]. `ARCHITECTURE.md` maps the crate.
+//!
+//! Everything but the fetch transport, the client and the JS bindings is pure and builds on any
+//! target.
 
 #![cfg_attr(
     not(test),
@@ -15,54 +28,32 @@
 
 mod endpoint;
 mod error;
-mod json;
 mod params;
-mod protocol;
-
-pub use endpoint::{Endpoint, DEFAULT_ENDPOINT};
-pub use error::{ErrorKind, FaceIdError};
-pub use json::{JsonKind, JsonView};
-pub use params::{AccessToken, AppId, RefreshAfter, Retries, Secret, TimeoutMs, UserId, Version};
-pub use protocol::{
-    parse_access_token_answer, parse_ticket_answer, AccessTokenGrant, BodyBudget, Ticket,
-    BODY_LIMIT, FILE_BODY_LIMIT,
-};
-mod request;
-
-pub use request::{
-    AccessTokenRequest, FaceIdRequest, NonceTicketRequest, SignTicketRequest, ACCESS_TOKEN_PATH,
-    API_TICKET_PATH,
-};
-
+pub mod protocol;
+mod redacted;
+mod sign;
+mod text;
+pub mod verification;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
+// What a caller uses (wasm32: they need the platform's fetch).
+pub use sign::sign;
 #[cfg(target_arch = "wasm32")]
 pub use wasm::{
-    api::{fetch_access_token, fetch_nonce_ticket, fetch_sign_ticket, nonce_string, send},
-    ClientConfig, FaceIdClient, LocalBoxFuture, RequestOptions, TokenOrigin, TokenSource,
-};
-mod sign;
-
-#[cfg(all(test, not(target_arch = "wasm32")))]
-mod fuzz;
-
-pub use sign::{nonce_from, sign, SdkSignature, NONCE_LEN};
-mod cache;
-
-pub use cache::{
-    backoff_delay_ms, within_token, CachedToken, CredentialCache, RetryDecision, SavedState,
-    SignPlan, TokenPlan,
+    fetch_nonce_ticket, nonce_string, ClientConfig, FaceIdClient, LocalBoxFuture, RequestOptions,
+    TokenOrigin, TokenSource,
 };
 
-// One verification end to end: register the order (SIGN), build the H5 login URL (NONCE), verify
-// the callback (current or previous SIGN ticket), query the result (SIGN).
-mod verification;
+// What it takes: validated parameters, the service's base URL, the one-off NONCE request.
+pub use endpoint::{Endpoint, DEFAULT_ENDPOINT};
+pub use params::{AccessToken, AppId, RefreshAfter, Retries, Secret, TimeoutMs, UserId, Version};
+pub use protocol::NonceTicketRequest;
 
-pub use verification::{
-    Callback, CallbackUrl, CallbackVerdict, FaceId, FaceIdRule, FaceRecord, FaceRecordQuery,
-    FileChoice, H5Login, H5LoginUrl, IdNumber, IdNumberRule, LiveInterType, LoginFrom,
-    OptimalDomain, OrderNo, OrderNoRule, PersonName, PersonNameRule, RegisterOrderRequest,
-    RegisteredOrder, SourcePhoto, SourcePhotoType, Text, TextRule, FACE_RECORD_PATH, H5_LOGIN_PATH,
-    REGISTER_ORDER_PATH,
-};
+// What it answers.
+pub use protocol::{Credential, Ticket};
+pub use redacted::Redacted;
+pub use sign::SdkSignature;
+
+// How it fails.
+pub use error::{ErrorKind, FaceIdError, HostCause};

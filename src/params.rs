@@ -1,26 +1,100 @@
-//! Validated request parameters.
+//! Validated parameters.
 //!
-//! Each parameter is a newtype that can only be built through its rule, so a request made of them
-//! is valid by construction and nothing invalid is ever sent. Types holding credentials print as
-//! `<redacted>` in `Debug`.
+//! Each parameter can only be built through its rule, so a request made of them is valid by
+//! construction and nothing invalid is ever sent. Text parameters are one generic type, [`Text`],
+//! with a rule each; credentials and personal data are kept as [`Redacted`], so `Debug` never
+//! prints them.
 
 use crate::error::FaceIdError;
+use crate::redacted::Redacted;
 use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Deref;
 
-/// Checks `value` is 1..=`max_len` bytes, each accepted by `allowed`.
-fn check(
-    value: &str,
-    field: &'static str,
-    max_len: usize,
-    allowed: fn(u8) -> bool,
-    rule: &'static str,
-) -> Result<(), FaceIdError> {
-    let fits = !value.is_empty() && value.len() <= max_len && value.bytes().all(allowed);
-    if fits {
-        Ok(())
-    } else {
-        Err(FaceIdError::InvalidArgument { field, rule })
+/// The rule of a [`Text`] parameter.
+pub trait TextRule {
+    /// `String`, or [`Redacted`] for credentials and personal data: what `Debug` may print.
+    type Value: Clone + Eq + fmt::Debug + From<String> + Deref<Target = str>;
+    /// The parameter's name in `Debug`.
+    const NAME: &'static str;
+    /// The option name used in errors.
+    const FIELD: &'static str;
+    /// The rule, as error messages state it.
+    const RULE: &'static str;
+    /// Whether `value` follows the rule.
+    fn accepts(value: &str) -> bool;
+}
+
+/// A text parameter that follows the rule `R`: it can only be built through it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Text<R: TextRule> {
+    value: R::Value,
+    rule: PhantomData<R>,
+}
+
+impl<R: TextRule> Text<R> {
+    /// The option name used in errors.
+    pub const FIELD: &'static str = R::FIELD;
+    /// The rule, as error messages state it.
+    pub const RULE: &'static str = R::RULE;
+
+    /// Validates `value`; fails with `invalid_argument` naming the field, never the value.
+    pub fn new(value: impl Into<String>) -> Result<Self, FaceIdError> {
+        let value = value.into();
+        if R::accepts(&value) {
+            Ok(Text {
+                value: value.into(),
+                rule: PhantomData,
+            })
+        } else {
+            Err(FaceIdError::InvalidArgument {
+                field: R::FIELD,
+                rule: R::RULE,
+            })
+        }
     }
+
+    /// The validated value.
+    pub fn as_str(&self) -> &str {
+        &self.value
+    }
+}
+
+impl<R: TextRule> fmt::Debug for Text<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple(R::NAME).field(&self.value).finish()
+    }
+}
+
+/// Declares a [`Text`] parameter: its rule type and the alias that names it.
+macro_rules! text_rule {
+    ($(#[$doc:meta])* $name:ident, $rule_type:ident, field = $field:literal,
+     rule = $rule:literal, value = $value:ty, accepts = $accepts:expr) => {
+        /// The rule of
+        #[doc = concat!("[`", stringify!($name), "`].")]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct $rule_type;
+
+        impl $crate::params::TextRule for $rule_type {
+            type Value = $value;
+            const NAME: &'static str = stringify!($name);
+            const FIELD: &'static str = $field;
+            const RULE: &'static str = $rule;
+            fn accepts(value: &str) -> bool {
+                let accepts: fn(&str) -> bool = $accepts;
+                accepts(value)
+            }
+        }
+
+        $(#[$doc])*
+        pub type $name = $crate::params::Text<$rule_type>;
+    };
+}
+pub(crate) use text_rule;
+
+/// 1..=`max_len` bytes, each accepted by `allowed`.
+fn bytes_within(value: &str, max_len: usize, allowed: fn(u8) -> bool) -> bool {
+    !value.is_empty() && value.len() <= max_len && value.bytes().all(allowed)
 }
 
 /// The longest token or ticket value accepted, from the caller or from the service.
@@ -29,10 +103,10 @@ const CREDENTIAL_MAX_LEN: usize = 128;
 /// The token rule, which every credential that arrives (token or ticket value) must also keep:
 /// 1-128 visible ASCII characters.
 pub(crate) fn is_credential(value: &str) -> bool {
-    !value.is_empty() && value.len() <= CREDENTIAL_MAX_LEN && value.bytes().all(is_visible_ascii)
+    bytes_within(value, CREDENTIAL_MAX_LEN, is_visible_ascii)
 }
 
-fn is_visible_ascii(byte: u8) -> bool {
+pub(crate) fn is_visible_ascii(byte: u8) -> bool {
     (0x21..=0x7e).contains(&byte)
 }
 
@@ -44,76 +118,39 @@ fn is_version_char(byte: u8) -> bool {
     is_id_char(byte) || byte == b'.'
 }
 
-macro_rules! param {
-    ($(#[$doc:meta])* $name:ident, field = $field:literal, max = $max:expr,
-     allowed = $allowed:expr, rule = $rule:literal, debug = $debug:ident) => {
-        $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq)]
-        pub struct $name(String);
-
-        impl $name {
-            /// The option name used in errors.
-            pub const FIELD: &'static str = $field;
-            /// The rule, as error messages state it.
-            pub const RULE: &'static str = $rule;
-
-            /// Validates `value`; fails with `invalid_argument` naming the field.
-            pub fn new(value: impl Into<String>) -> Result<Self, FaceIdError> {
-                let value = value.into();
-                check(&value, $field, $max, $allowed, $rule)?;
-                Ok(Self(value))
-            }
-
-            /// The validated value.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                param!(@debug $debug, self, f, stringify!($name))
-            }
-        }
-    };
-    (@debug shown, $self:ident, $f:ident, $name:expr) => {
-        $f.debug_tuple($name).field(&$self.0).finish()
-    };
-    (@debug redacted, $self:ident, $f:ident, $name:expr) => {
-        $f.debug_tuple($name).field(&"<redacted>").finish()
-    };
-}
-
-param!(
+text_rule!(
     /// A WBappid: 1-8 ASCII letters or digits.
-    AppId, field = "appId", max = 8, allowed = |b: u8| b.is_ascii_alphanumeric(),
-    rule = "must be 1-8 ASCII letters or digits", debug = shown
+    AppId, AppIdRule, field = "appId", rule = "must be 1-8 ASCII letters or digits",
+    value = String, accepts = |value| bytes_within(value, 8, |b| b.is_ascii_alphanumeric())
 );
-param!(
+text_rule!(
     /// An access token: 1-128 visible ASCII characters (the kyc hosts document 90-character
     /// tokens). Never printed.
-    AccessToken, field = "accessToken", max = CREDENTIAL_MAX_LEN, allowed = is_visible_ascii,
-    rule = "must be 1-128 visible ASCII characters", debug = redacted
+    AccessToken, AccessTokenRule, field = "accessToken",
+    rule = "must be 1-128 visible ASCII characters", value = Redacted, accepts = is_credential
 );
-param!(
+text_rule!(
     /// A WBappid's secret: 1-64 visible ASCII characters. Never printed.
-    Secret, field = "secret", max = 64, allowed = is_visible_ascii,
-    rule = "must be 1-64 visible ASCII characters", debug = redacted
+    Secret, SecretRule, field = "secret", rule = "must be 1-64 visible ASCII characters",
+    value = Redacted, accepts = |value| bytes_within(value, 64, is_visible_ascii)
 );
-param!(
+text_rule!(
     /// The partner's user id: 1-30 characters from `A-Z a-z 0-9 _ -`.
-    UserId, field = "userId", max = 30, allowed = is_id_char,
-    rule = "must be 1-30 characters from A-Z a-z 0-9 _ -", debug = shown
+    UserId, UserIdRule, field = "userId", rule = "must be 1-30 characters from A-Z a-z 0-9 _ -",
+    value = String, accepts = |value| bytes_within(value, 30, is_id_char)
 );
-param!(
+text_rule!(
     /// The API version: 1-20 characters from `A-Z a-z 0-9 . _ -`.
-    Version, field = "version", max = 20, allowed = is_version_char,
-    rule = "must be 1-20 characters from A-Z a-z 0-9 . _ -", debug = shown
+    Version, VersionRule, field = "version", rule = "must be 1-20 characters from A-Z a-z 0-9 . _ -",
+    value = String, accepts = |value| bytes_within(value, 20, is_version_char)
 );
 
 impl Default for Version {
     fn default() -> Self {
-        Version(String::from("1.0.0"))
+        Text {
+            value: String::from("1.0.0"),
+            rule: PhantomData,
+        }
     }
 }
 
@@ -171,10 +208,12 @@ impl Retries {
     /// No retry: what token requests get, since each one that reaches the service mints a token
     /// and retires the previous one.
     pub const NONE: Retries = Retries(0);
+    /// The most retries accepted.
+    pub const MAX: u8 = 5;
 
     /// Validates a count given as a JS number.
     pub fn from_f64(count: f64) -> Result<Self, FaceIdError> {
-        if count.fract() == 0.0 && (0.0..=5.0).contains(&count) {
+        if count.fract() == 0.0 && (0.0..=f64::from(Self::MAX)).contains(&count) {
             Ok(Retries(count as u8))
         } else {
             Err(FaceIdError::InvalidArgument {
@@ -203,10 +242,12 @@ pub struct RefreshAfter(f64);
 impl RefreshAfter {
     /// The option name used in errors.
     pub const FIELD: &'static str = "refreshAfterSeconds";
+    /// The longest accepted age: a day.
+    pub const MAX_SECONDS: f64 = 86_400.0;
 
     /// Validates a number of seconds (fractions allowed).
     pub fn from_seconds(seconds: f64) -> Result<Self, FaceIdError> {
-        if seconds > 0.0 && seconds <= 86_400.0 {
+        if seconds > 0.0 && seconds <= Self::MAX_SECONDS {
             Ok(RefreshAfter(seconds))
         } else {
             Err(FaceIdError::InvalidArgument {
@@ -214,6 +255,11 @@ impl RefreshAfter {
                 rule: "must be a number of seconds greater than 0 and at most 86400",
             })
         }
+    }
+
+    /// The age in seconds.
+    pub fn as_seconds(self) -> f64 {
+        self.0
     }
 
     /// The age in milliseconds.

@@ -6,8 +6,8 @@
 mod support;
 
 use faceid_edge::{
-    AppId, ClientConfig, Endpoint, ErrorKind, FaceIdClient, FaceIdError, RefreshAfter, Retries,
-    Secret, TimeoutMs, TokenOrigin, UserId,
+    AppId, ClientConfig, Endpoint, ErrorKind, FaceIdClient, FaceIdError, Redacted, RefreshAfter,
+    Retries, Secret, TimeoutMs, TokenOrigin, UserId,
 };
 use futures::future::join_all;
 use std::collections::HashSet;
@@ -42,7 +42,7 @@ async fn a_thousand_cold_sign_ticket_calls_make_one_token_and_one_ticket_request
     reset("{}").await;
     let client = client();
     let tickets = join_all((0..1000).map(|_| client.sign_ticket())).await;
-    let values: HashSet<String> = tickets.into_iter().map(|t| t.unwrap().value).collect();
+    let values: HashSet<Redacted> = tickets.into_iter().map(|t| t.unwrap().value).collect();
     assert_eq!(values.len(), 1);
     assert_eq!(counters().await, (1, 1, 0));
 }
@@ -53,7 +53,7 @@ async fn a_thousand_nonce_ticket_calls_make_one_token_request_and_a_thousand_tic
     let client = client();
     let users: Vec<UserId> = (0..1000).map(|i| user(&format!("user_{i}"))).collect();
     let tickets = join_all(users.iter().map(|u| client.nonce_ticket(u, None))).await;
-    let values: HashSet<String> = tickets.into_iter().map(|t| t.unwrap().value).collect();
+    let values: HashSet<Redacted> = tickets.into_iter().map(|t| t.unwrap().value).collect();
     assert_eq!(
         values.len(),
         1000,
@@ -276,7 +276,7 @@ async fn no_error_reveals_the_secret_or_a_token() {
     for error in [refused, unreachable, rejected] {
         let text = format!("{error} {error:?}");
         assert!(
-            !text.contains(wrong) && !text.contains(SECRET) && !text.contains(&token.value),
+            !text.contains(wrong) && !text.contains(SECRET) && !text.contains(token.value.as_str()),
             "{text}"
         );
     }
@@ -308,4 +308,30 @@ async fn a_token_reported_rejected_is_replaced_only_when_over_a_minute_old() {
         "one forced refresh a minute"
     );
     assert_eq!(counters().await.0, 2);
+}
+
+/// The README's Rust example, verbatim between the markers (tests/node/readme.test.mjs checks
+/// that the README shows exactly these lines), run against the emulator.
+#[wasm_bindgen_test]
+async fn the_readme_example_signs_an_sdk_start() {
+    let (app_id, secret, endpoint) = (APP_ID, SECRET, emulator());
+    let endpoint = endpoint.as_str();
+    let signed = async {
+        // README example begins
+        use faceid_edge::{AppId, ClientConfig, Endpoint, FaceIdClient, Secret, UserId};
+
+        let config = ClientConfig {
+            endpoint: Endpoint::new(endpoint)?, // optional: the package's default when unset
+            ..ClientConfig::new(AppId::new(app_id)?, Secret::new(secret)?)
+        };
+        let client = FaceIdClient::new(config);
+        let signature = client.sdk_signature(&UserId::new("alice")?).await?;
+        // README example ends
+        Ok::<_, FaceIdError>(signature)
+    };
+    let signature = signed.await.unwrap();
+    assert_eq!(
+        (signature.app_id.as_str(), signature.sign.len()),
+        (APP_ID, 40)
+    );
 }

@@ -5,10 +5,11 @@ use super::host::OptimalDomain;
 use super::inputs::{FaceId, OrderNo};
 use crate::endpoint::Endpoint;
 use crate::error::FaceIdError;
-use crate::json::{JsonKind, JsonView};
-use crate::protocol::{api_error, check_code, non_empty_string, optional_string, read_code};
+use crate::protocol::{
+    api_error, check_code, non_empty_string, optional_string, read_code, JsonKind, JsonView,
+};
+use crate::redacted::Redacted;
 use serde::Serialize;
-use std::fmt;
 
 /// A registered verification order: what the H5 login URL needs. Field names are the JS result's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -29,7 +30,7 @@ pub struct RegisteredOrder {
 }
 
 /// The result of one verification. Field names are the JS result's.
-#[derive(Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FaceRecord {
     /// The partner's order number.
     #[serde(rename = "orderNo")]
@@ -50,31 +51,13 @@ pub struct FaceRecord {
     pub occurred_time: Option<String>,
     /// The photo taken during the check, base64: personal data, never printed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub photo: Option<String>,
+    pub photo: Option<Redacted>,
     /// The video recorded during the check, base64: personal data, never printed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub video: Option<String>,
+    pub video: Option<Redacted>,
     /// The version of the SDK or H5 page that ran the check.
     #[serde(rename = "sdkVersion", skip_serializing_if = "Option::is_none")]
     pub sdk_version: Option<String>,
-}
-
-impl fmt::Debug for FaceRecord {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let redacted = |file: &Option<String>| file.as_ref().map(|_| "<redacted>");
-        f.debug_struct("FaceRecord")
-            .field("order_no", &self.order_no)
-            .field("passed", &self.passed)
-            .field("code", &self.code)
-            .field("msg", &self.msg)
-            .field("live_rate", &self.live_rate)
-            .field("similarity", &self.similarity)
-            .field("occurred_time", &self.occurred_time)
-            .field("photo", &redacted(&self.photo))
-            .field("video", &redacted(&self.video))
-            .field("sdk_version", &self.sdk_version)
-            .finish()
-    }
 }
 
 /// Reads a `getAdvFaceId` answer to the registration of `asked`.
@@ -135,8 +118,8 @@ pub(super) fn read_face_record<J: JsonView>(
         live_rate,
         similarity,
         occurred_time,
-        photo: optional_text(&result, "photo")?,
-        video: optional_text(&result, "video")?,
+        photo: optional_text(&result, "photo")?.map(Redacted::from),
+        video: optional_text(&result, "video")?.map(Redacted::from),
         sdk_version: optional_text(&result, "sdkVersion")?,
     })
 }
@@ -227,7 +210,7 @@ fn decimal(text: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::test_json::parsed;
+    use crate::protocol::parse_body as parsed;
 
     fn order(number: &str) -> OrderNo {
         OrderNo::new(number).unwrap()
@@ -242,7 +225,7 @@ mod tests {
         read_face_record(&parsed(body)?, &order("o1"))
     }
 
-    fn bad_reason<T: fmt::Debug>(result: Result<T, FaceIdError>) -> String {
+    fn bad_reason<T: std::fmt::Debug>(result: Result<T, FaceIdError>) -> String {
         match result {
             Err(FaceIdError::BadResponse { reason }) => reason,
             other => panic!("expected bad_response, got {other:?}"),

@@ -4,6 +4,7 @@
 use super::inputs::OrderNo;
 use crate::params::AppId;
 use crate::sign::sign;
+use crate::text::form_decode;
 use serde::Serialize;
 
 /// The values of a callback, as received; any of them may be missing or forged.
@@ -109,25 +110,6 @@ fn equal_in_constant_time(a: &[u8], b: &[u8]) -> u8 {
     }
     let difference = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
     u8::from(std::hint::black_box(difference) == 0)
-}
-
-/// Decodes `application/x-www-form-urlencoded` text: `+` is a space, `%XX` a byte; `None` for a
-/// broken escape or bytes that are not UTF-8.
-fn form_decode(text: &str) -> Option<String> {
-    let mut bytes = Vec::with_capacity(text.len());
-    let mut rest = text.bytes();
-    while let Some(byte) = rest.next() {
-        bytes.push(match byte {
-            b'+' => b' ',
-            b'%' => {
-                let high = char::from(rest.next()?).to_digit(16)?;
-                let low = char::from(rest.next()?).to_digit(16)?;
-                u8::try_from(high * 16 + low).ok()?
-            }
-            other => other,
-        });
-    }
-    String::from_utf8(bytes).ok()
 }
 
 #[cfg(test)]

@@ -4,8 +4,9 @@
 //! service's answer or the partner's input and ends up in a user's address bar.
 
 use super::inputs::invalid;
-use crate::endpoint::{find_str, is_loopback, Endpoint};
+use crate::endpoint::{is_loopback, Endpoint};
 use crate::error::FaceIdError;
+use crate::text::find_str;
 use serde::Serialize;
 
 /// The host that serves the H5 page (`optimalDomain`): `host[:port]`, e.g. `kyc1.qcloud.com` or

@@ -1,11 +1,11 @@
 //! Validated inputs of one verification: the order, the person, the photo and the choices.
 //!
 //! Like [`crate::params`], each type can only be built through its rule. The person's name, ID
-//! number and photo are personal data: they print as `<redacted>` in `Debug`.
+//! number and photo are personal data, kept as [`Redacted`]: they print as `<redacted>`.
 
 use crate::error::FaceIdError;
-use std::fmt;
-use std::marker::PhantomData;
+use crate::params::{is_visible_ascii, text_rule};
+use crate::redacted::Redacted;
 
 pub(super) fn invalid(field: &'static str, rule: &'static str) -> FaceIdError {
     FaceIdError::InvalidArgument { field, rule }
@@ -28,115 +28,33 @@ fn is_order_no(value: &str) -> bool {
 }
 
 fn is_face_id(value: &str) -> bool {
-    (1..=64).contains(&value.len()) && value.bytes().all(|b| (0x21..=0x7e).contains(&b))
-}
-
-/// The rule of a [`Text`] input.
-pub trait TextRule {
-    /// The input's name in `Debug`.
-    const NAME: &'static str;
-    /// The option name used in errors.
-    const FIELD: &'static str;
-    /// The rule, as error messages state it.
-    const RULE: &'static str;
-    /// Personal data, printed as `<redacted>`.
-    const PERSONAL: bool;
-    /// Whether `value` follows the rule.
-    fn accepts(value: &str) -> bool;
-}
-
-/// A text input that follows the rule `R`: it can only be built through it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Text<R> {
-    value: String,
-    rule: PhantomData<R>,
-}
-
-impl<R: TextRule> Text<R> {
-    /// The option name used in errors.
-    pub const FIELD: &'static str = R::FIELD;
-    /// The rule, as error messages state it.
-    pub const RULE: &'static str = R::RULE;
-
-    /// Validates `value`; fails with `invalid_argument` naming the field, never the value.
-    pub fn new(value: impl Into<String>) -> Result<Self, FaceIdError> {
-        let value = value.into();
-        if R::accepts(&value) {
-            Ok(Text {
-                value,
-                rule: PhantomData,
-            })
-        } else {
-            Err(invalid(R::FIELD, R::RULE))
-        }
-    }
-
-    /// The validated value.
-    pub fn as_str(&self) -> &str {
-        &self.value
-    }
-}
-
-impl<R: TextRule> fmt::Debug for Text<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown = if R::PERSONAL {
-            "<redacted>"
-        } else {
-            &self.value
-        };
-        f.debug_tuple(R::NAME).field(&shown).finish()
-    }
-}
-
-/// Declares a [`Text`] input: its rule type and the alias that names it.
-macro_rules! text_rule {
-    ($(#[$doc:meta])* $name:ident, $rule_type:ident, field = $field:literal,
-     rule = $rule:literal, personal = $personal:literal, accepts = $accepts:expr) => {
-        /// The rule of
-        #[doc = concat!("[`", stringify!($name), "`].")]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub struct $rule_type;
-
-        impl TextRule for $rule_type {
-            const NAME: &'static str = stringify!($name);
-            const FIELD: &'static str = $field;
-            const RULE: &'static str = $rule;
-            const PERSONAL: bool = $personal;
-            fn accepts(value: &str) -> bool {
-                let accepts: fn(&str) -> bool = $accepts;
-                accepts(value)
-            }
-        }
-
-        $(#[$doc])*
-        pub type $name = Text<$rule_type>;
-    };
+    (1..=64).contains(&value.len()) && value.bytes().all(is_visible_ascii)
 }
 
 text_rule!(
     /// The partner's order number, unique per verification: 1-32 ASCII letters or digits.
     OrderNo, OrderNoRule, field = "orderNo", rule = "must be 1-32 ASCII letters or digits",
-    personal = false, accepts = is_order_no
+    value = String, accepts = is_order_no
 );
 text_rule!(
     /// The person's real name: personal data, never printed. 1-64 characters without control
     /// characters; the service judges the rest.
     PersonName, PersonNameRule, field = "name",
     rule = "must be 1-64 characters without control characters",
-    personal = true, accepts = |value| is_plain_text(value, 64)
+    value = Redacted, accepts = |value| is_plain_text(value, 64)
 );
 text_rule!(
     /// The person's ID-card number: personal data, never printed. 1-32 characters without
     /// control characters; the service judges the rest.
     IdNumber, IdNumberRule, field = "idNo",
     rule = "must be 1-32 characters without control characters",
-    personal = true, accepts = |value| is_plain_text(value, 32)
+    value = Redacted, accepts = |value| is_plain_text(value, 32)
 );
 text_rule!(
     /// The service's id of a registered order (`faceId`, `h5faceId`): 1-64 visible ASCII
     /// characters.
     FaceId, FaceIdRule, field = "faceId", rule = "must be 1-64 visible ASCII characters",
-    personal = false, accepts = is_face_id
+    value = String, accepts = is_face_id
 );
 
 /// What kind of photo a [`SourcePhoto`] is, as the service documents it.
@@ -177,9 +95,9 @@ impl SourcePhotoType {
 
 /// A photo of the person to compare against instead of the authority's: personal data, never
 /// printed.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourcePhoto {
-    base64: String,
+    base64: Redacted,
     kind: SourcePhotoType,
 }
 
@@ -192,7 +110,10 @@ impl SourcePhoto {
     pub fn new(base64: impl Into<String>, kind: SourcePhotoType) -> Result<Self, FaceIdError> {
         let base64 = base64.into();
         if is_base64(&base64) {
-            Ok(SourcePhoto { base64, kind })
+            Ok(SourcePhoto {
+                base64: base64.into(),
+                kind,
+            })
         } else {
             Err(invalid(
                 Self::BASE64_FIELD,
@@ -209,15 +130,6 @@ impl SourcePhoto {
     /// What kind of photo it is.
     pub const fn kind(&self) -> SourcePhotoType {
         self.kind
-    }
-}
-
-impl fmt::Debug for SourcePhoto {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SourcePhoto")
-            .field("base64", &"<redacted>")
-            .field("kind", &self.kind)
-            .finish()
     }
 }
 

@@ -9,7 +9,7 @@ use crate::sign::sign;
 use serde::Serialize;
 
 /// The path of the H5 page on the order's domain; the endpoint's path prefix does not apply.
-pub const H5_LOGIN_PATH: &str = "/api/web/login";
+const H5_LOGIN_PATH: &str = "/api/web/login";
 
 /// The values of one H5 start. Sign them with a NONCE ticket fetched for `user_id`.
 #[derive(Debug, Clone, PartialEq, Eq)]

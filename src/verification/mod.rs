@@ -18,10 +18,10 @@ pub use callback::{Callback, CallbackVerdict};
 pub use host::{CallbackUrl, OptimalDomain};
 pub use inputs::{
     FaceId, FaceIdRule, FileChoice, IdNumber, IdNumberRule, LiveInterType, LoginFrom, OrderNo,
-    OrderNoRule, PersonName, PersonNameRule, SourcePhoto, SourcePhotoType, Text, TextRule,
+    OrderNoRule, PersonName, PersonNameRule, SourcePhoto, SourcePhotoType,
 };
-pub use login::{H5Login, H5LoginUrl, H5_LOGIN_PATH};
-pub use requests::{FaceRecordQuery, RegisterOrderRequest, FACE_RECORD_PATH, REGISTER_ORDER_PATH};
+pub use login::{H5Login, H5LoginUrl};
+pub use requests::{FaceRecordQuery, RegisterOrderRequest};
 
 /// The rule of an `invalid_argument` error, after checking that it names `field`.
 #[cfg(test)]

@@ -6,15 +6,14 @@ use super::inputs::{FileChoice, IdNumber, LiveInterType, OrderNo, PersonName, So
 use super::json_writer::JsonObject;
 use crate::endpoint::Endpoint;
 use crate::error::FaceIdError;
-use crate::json::JsonView;
 use crate::params::{AppId, UserId, Version};
-use crate::protocol::{BODY_LIMIT, FILE_BODY_LIMIT};
+use crate::protocol::{JsonView, BODY_LIMIT, FILE_BODY_LIMIT};
 use crate::sign::sign;
 
 /// The path of the order registration ("upload identity data") endpoint.
-pub const REGISTER_ORDER_PATH: &str = "/api/server/getAdvFaceId";
+const REGISTER_ORDER_PATH: &str = "/api/server/getAdvFaceId";
 /// The path of the result query endpoint.
-pub const FACE_RECORD_PATH: &str = "/api/v2/base/queryfacerecord";
+const FACE_RECORD_PATH: &str = "/api/v2/base/queryfacerecord";
 
 /// Room for the members' names, quotes and commas around the values of a body.
 const BODY_OVERHEAD: usize = 256;
@@ -153,7 +152,7 @@ impl FaceRecordQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::test_json::parsed;
+    use crate::protocol::parse_body as parsed;
     use crate::verification::inputs::SourcePhotoType;
     use serde_json::{json, Value};
 

@@ -6,27 +6,29 @@
 //! elsewhere ([`TokenSource`]) shares no request in flight between callers: in a stateless
 //! Workers isolate one request may not wait on another's I/O.
 
-use crate::cache::{within_token, CredentialCache, RetryDecision, SavedState, SignPlan, TokenPlan};
 use crate::endpoint::Endpoint;
 use crate::error::FaceIdError;
 use crate::params::{
     AccessToken, AppId, RefreshAfter, Retries, Secret, TimeoutMs, UserId, Version,
 };
-use crate::protocol::{AccessTokenGrant, Ticket};
-use crate::request::{AccessTokenRequest, NonceTicketRequest, SignTicketRequest};
+use crate::protocol::{
+    within_token, AccessTokenRequest, Credential, CredentialCache, NonceTicketRequest,
+    RetryDecision, SavedState, SignPlan, SignTicketRequest, Ticket, TokenPlan, BODY_LIMIT,
+};
+use crate::redacted::Redacted;
 use crate::sign::SdkSignature;
 use crate::verification::{
     Callback, CallbackVerdict, FaceRecord, FaceRecordQuery, H5Login, H5LoginUrl,
     RegisterOrderRequest, RegisteredOrder,
 };
 use crate::wasm::api;
-use crate::wasm::flight::Flight;
+use crate::wasm::flight::FlightSlot;
 use crate::wasm::transport::{abortable, fetch_json, HttpRequest, RequestOptions};
 use serde::Serialize;
 use std::cell::{RefCell, RefMut};
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use wasm_bindgen::JsValue;
 use web_sys::AbortSignal;
 
@@ -37,14 +39,14 @@ pub type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 /// mints and refreshes the token for a whole fleet of Workers isolates.
 pub trait TokenSource {
     /// The token to use now.
-    fn token(&self) -> LocalBoxFuture<'_, Result<AccessTokenGrant, FaceIdError>>;
+    fn token(&self) -> LocalBoxFuture<'_, Result<Credential, FaceIdError>>;
 
     /// The service refused `token`: the token to use now, which is `token` itself when the
     /// owner keeps it (its forced-refresh rule allows at most one replacement a minute).
     fn rejected<'a>(
         &'a self,
         token: &'a str,
-    ) -> LocalBoxFuture<'a, Result<AccessTokenGrant, FaceIdError>>;
+    ) -> LocalBoxFuture<'a, Result<Credential, FaceIdError>>;
 }
 
 /// Where a client's access token comes from.
@@ -130,17 +132,15 @@ impl ClientConfig {
     }
 }
 
-/// A FaceID request in flight, shared by all who wait for it.
-type Fetch<T> = Flight<Result<T, FaceIdError>>;
-/// A SIGN-ticket request in flight: its waiters also learn whether it refused the token.
-type SignFetch = Flight<Result<Ticket, TicketFailure>>;
-
 struct Inner {
     config: ClientConfig,
-    cache: RefCell<CredentialCache>,
-    token_flight: RefCell<Option<Fetch<AccessTokenGrant>>>,
-    /// The SIGN-ticket request in flight and the token it was made with.
-    sign_flight: RefCell<Option<(String, SignFetch)>>,
+    /// Shared with the requests in flight, which store what they fetch.
+    cache: Rc<RefCell<CredentialCache>>,
+    /// The access-token request in flight: at most one.
+    token_flight: Rc<FlightSlot<(), Result<Credential, FaceIdError>>>,
+    /// The SIGN-ticket request in flight, keyed by its token. Its waiters also learn whether it
+    /// refused the token.
+    sign_flight: Rc<FlightSlot<Redacted, Result<Ticket, TicketFailure>>>,
 }
 
 impl Inner {
@@ -225,9 +225,9 @@ impl FaceIdClient {
         FaceIdClient {
             inner: Rc::new(Inner {
                 config,
-                cache: RefCell::new(cache),
-                token_flight: RefCell::new(None),
-                sign_flight: RefCell::new(None),
+                cache: Rc::new(RefCell::new(cache)),
+                token_flight: FlightSlot::new(),
+                sign_flight: FlightSlot::new(),
             }),
         }
     }
@@ -263,8 +263,8 @@ impl FaceIdClient {
     /// at once. If the request fails, the current token is used until it expires, and no token
     /// request is sent for a while (1 s after one failure, doubling up to 60 s); without a
     /// token, calls meanwhile fail at once with that failure and its `retry_after_ms`.
-    pub async fn access_token(&self) -> Result<AccessTokenGrant, FaceIdError> {
-        let in_flight = self.inner.token_flight.borrow().is_some();
+    pub async fn access_token(&self) -> Result<Credential, FaceIdError> {
+        let in_flight = self.inner.token_flight.is_busy();
         let plan = self.inner.cache().plan_token(now(), in_flight);
         match plan {
             TokenPlan::Use(grant) => Ok(grant),
@@ -281,7 +281,7 @@ impl FaceIdClient {
     /// tickets). Under the forced-refresh rule (token over a minute old, at most one forced
     /// refresh a minute, none while token requests wait out a failure) the token is replaced;
     /// until its replacement arrives it stays in use. Returns the token to use now.
-    pub async fn token_rejected(&self, token: &str) -> Result<AccessTokenGrant, FaceIdError> {
+    pub async fn token_rejected(&self, token: &str) -> Result<Credential, FaceIdError> {
         if let TokenOrigin::Source(source) = &self.inner.config.tokens {
             let requested_at = now();
             let grant = source.rejected(token).await?;
@@ -354,7 +354,7 @@ impl FaceIdClient {
         let endpoint = &self.inner.config.endpoint;
         let call = SignedPost {
             url: &order.url(endpoint),
-            body_limit: crate::BODY_LIMIT,
+            body_limit: BODY_LIMIT,
             retries: Retries::NONE,
             personal_data: &order.personal_data(),
         };
@@ -450,7 +450,7 @@ impl FaceIdClient {
         attempt: F,
     ) -> Result<T, FaceIdError>
     where
-        F: Fn(AccessTokenGrant) -> Fut,
+        F: Fn(Credential) -> Fut,
         Fut: Future<Output = Result<T, TicketFailure>>,
     {
         let token = abortable(signal, self.access_token()).await?;
@@ -483,7 +483,7 @@ impl FaceIdClient {
 
     /// A new token: from the one token request (started if none is in flight), or from the
     /// source.
-    async fn refresh_token(&self) -> Result<AccessTokenGrant, FaceIdError> {
+    async fn refresh_token(&self) -> Result<Credential, FaceIdError> {
         match &self.inner.config.tokens {
             TokenOrigin::Secret(secret) => self.token_flight(secret).await,
             TokenOrigin::Source(source) => {
@@ -495,7 +495,7 @@ impl FaceIdClient {
         }
     }
 
-    async fn sign_ticket_for(&self, token: AccessTokenGrant) -> Result<Ticket, TicketFailure> {
+    async fn sign_ticket_for(&self, token: Credential) -> Result<Ticket, TicketFailure> {
         let plan = self.inner.cache().plan_sign_ticket(&token.value, now());
         match plan {
             SignPlan::Use(ticket) => return Ok(ticket),
@@ -507,42 +507,32 @@ impl FaceIdClient {
             }
             SignPlan::Fetch => {}
         }
-        if let TokenOrigin::Source(_) = self.inner.config.tokens {
-            return fetch_sign_ticket(&self.inner, token).await;
-        }
-        let flight = {
-            let mut slot = self.inner.sign_flight.borrow_mut();
-            match &*slot {
-                Some((flight_token, flight)) if *flight_token == token.value => flight.clone(),
-                _ => {
-                    let flight = self.start_sign_flight(token.clone());
-                    *slot = Some((token.value, flight.clone()));
-                    flight
-                }
+        match self.inner.config.tokens {
+            TokenOrigin::Source(_) => self.sign_ticket_request(token).await,
+            TokenOrigin::Secret(_) => {
+                let key = token.value.clone();
+                let slot = &self.inner.sign_flight;
+                slot.join_or_start(key, || self.sign_ticket_request(token))
+                    .await
             }
-        };
-        flight.await
+        }
     }
 
     /// The access-token request in flight, started if there is none. Never retried: every
     /// token request that reaches the service mints a token and retires the previous one.
-    fn token_flight(&self, secret: &Secret) -> Fetch<AccessTokenGrant> {
-        let mut slot = self.inner.token_flight.borrow_mut();
-        slot.get_or_insert_with(|| {
-            let inner = Rc::downgrade(&self.inner);
-            let secret = secret.clone();
-            Flight::new(async move {
-                let inner = upgrade(&inner)?;
-                let config = &inner.config;
-                let request = AccessTokenRequest {
-                    app_id: config.app_id.clone(),
-                    secret,
-                    version: config.version.clone(),
-                };
-                let options = config.request_options(None, Retries::NONE);
-                let result = api::fetch_access_token(&request, &options).await;
-                inner.token_flight.borrow_mut().take();
-                let mut cache = inner.cache();
+    async fn token_flight(&self, secret: &Secret) -> Result<Credential, FaceIdError> {
+        let config = &self.inner.config;
+        let start = || {
+            let request = AccessTokenRequest {
+                app_id: config.app_id.clone(),
+                secret: secret.clone(),
+                version: config.version.clone(),
+            };
+            let options = config.request_options(None, Retries::NONE);
+            let cache = Rc::clone(&self.inner.cache);
+            async move {
+                let result = api::send(&request, &options).await;
+                let mut cache = cache.borrow_mut();
                 match result {
                     Ok(grant) => {
                         let sent_at = grant.expires_at - f64::from(grant.expire_in) * 1000.0;
@@ -551,70 +541,52 @@ impl FaceIdClient {
                     }
                     Err(error) => Err(cache.token_failed(error, now(), random())),
                 }
-            })
-        })
-        .clone()
-    }
-
-    fn start_sign_flight(&self, token: AccessTokenGrant) -> SignFetch {
-        let inner = Rc::downgrade(&self.inner);
-        Flight::new(async move {
-            let inner = upgrade(&inner)?;
-            let token_value = token.value.clone();
-            let result = fetch_sign_ticket(&inner, token).await;
-            let mut slot = inner.sign_flight.borrow_mut();
-            if slot
-                .as_ref()
-                .is_some_and(|(flight_token, _)| *flight_token == token_value)
-            {
-                *slot = None;
             }
-            result
-        })
+        };
+        self.inner.token_flight.join_or_start((), start).await
     }
-}
 
-/// Requests the SIGN ticket of `token` and caches it, or remembers the failure (per token).
-async fn fetch_sign_ticket(
-    inner: &Inner,
-    token: AccessTokenGrant,
-) -> Result<Ticket, TicketFailure> {
-    let config = &inner.config;
-    let request = SignTicketRequest {
-        app_id: config.app_id.clone(),
-        access_token: as_access_token(&token)?,
-        version: config.version.clone(),
-    };
-    let options = config.request_options(None, config.retries);
-    match api::fetch_sign_ticket(&request, &options).await {
-        Ok(ticket) => {
-            let ticket = within_token(ticket, &token);
-            inner
-                .cache()
-                .store_sign_ticket(&token.value, ticket.clone());
-            Ok(ticket)
-        }
-        Err(error) => {
-            let token_refused = matches!(error, FaceIdError::Api { .. });
-            let error = inner
-                .cache()
-                .sign_ticket_failed(&token.value, error, now(), random());
-            Err(TicketFailure {
-                error,
-                token_refused,
-            })
+    /// Requests the SIGN ticket of `token` and caches it, or remembers the failure (per token).
+    fn sign_ticket_request(
+        &self,
+        token: Credential,
+    ) -> impl Future<Output = Result<Ticket, TicketFailure>> + 'static {
+        let config = &self.inner.config;
+        let request = as_access_token(&token).map(|access_token| SignTicketRequest {
+            app_id: config.app_id.clone(),
+            access_token,
+            version: config.version.clone(),
+        });
+        let options = config.request_options(None, config.retries);
+        let cache = Rc::clone(&self.inner.cache);
+        async move {
+            match api::send(&request?, &options).await {
+                Ok(ticket) => {
+                    let ticket = within_token(ticket, &token);
+                    cache
+                        .borrow_mut()
+                        .store_sign_ticket(&token.value, ticket.clone());
+                    Ok(ticket)
+                }
+                Err(error) => {
+                    let token_refused = matches!(error, FaceIdError::Api { .. });
+                    let error =
+                        cache
+                            .borrow_mut()
+                            .sign_ticket_failed(&token.value, error, now(), random());
+                    Err(TicketFailure {
+                        error,
+                        token_refused,
+                    })
+                }
+            }
         }
     }
-}
-
-/// A request in flight holds its client weakly, so a dropped client is not kept alive by it.
-fn upgrade(inner: &Weak<Inner>) -> Result<Rc<Inner>, FaceIdError> {
-    inner.upgrade().ok_or(FaceIdError::Aborted)
 }
 
 /// The token as a request parameter. Tokens are checked when they arrive, so this only fails
 /// for one that broke the rule on its way through a [`TokenSource`].
-fn as_access_token(grant: &AccessTokenGrant) -> Result<AccessToken, FaceIdError> {
+fn as_access_token(grant: &Credential) -> Result<AccessToken, FaceIdError> {
     AccessToken::new(grant.value.clone()).map_err(|_| {
         FaceIdError::bad_response("the access token is not 1-128 visible ASCII characters")
     })

@@ -1,6 +1,8 @@
 //! A request in flight shared by every caller that needs its result: it runs once, and every
 //! awaiter gets a clone of its output. (What `futures::future::Shared` does, in the few lines this
-//! crate needs: the .wasm is smaller without the dependency.)
+//! crate needs: the .wasm is smaller without the dependency.) [`FlightSlot`] is the lifecycle the
+//! client's token and SIGN-ticket requests share: join the one in flight, or start it; the slot
+//! empties itself when the request ends.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -36,7 +38,7 @@ impl Wake for Waiters {
 }
 
 /// A shared, clonable future; see the module docs.
-pub(crate) struct Flight<T> {
+struct Flight<T> {
     state: Rc<RefCell<State<T>>>,
     waiters: Arc<Waiters>,
 }
@@ -51,7 +53,7 @@ impl<T> Clone for Flight<T> {
 }
 
 impl<T: Clone + 'static> Flight<T> {
-    pub(crate) fn new(future: impl Future<Output = T> + 'static) -> Self {
+    fn new(future: impl Future<Output = T> + 'static) -> Self {
         Flight {
             state: Rc::new(RefCell::new(State::Running(Some(Box::pin(future))))),
             waiters: Arc::default(),
@@ -90,6 +92,65 @@ impl<T: Clone> Future for Flight<T> {
                 *state = State::Running(Some(future));
                 Poll::Pending
             }
+        }
+    }
+}
+
+/// The one request of a kind in flight, and the key it was made with (say, the token a SIGN
+/// ticket is requested with). Callers with the same key join it; a caller with another key starts
+/// a new one, which takes the slot.
+pub(crate) struct FlightSlot<K, T> {
+    current: RefCell<Option<(K, Flight<T>)>>,
+}
+
+impl<K: PartialEq + Clone + 'static, T: Clone + 'static> FlightSlot<K, T> {
+    pub(crate) fn new() -> Rc<Self> {
+        Rc::new(FlightSlot {
+            current: RefCell::new(None),
+        })
+    }
+
+    /// Whether a request is in flight.
+    pub(crate) fn is_busy(&self) -> bool {
+        self.current.borrow().is_some()
+    }
+
+    /// The request in flight for `key`, or `start()` as a new one: every awaiter drives and
+    /// shares that one request.
+    pub(crate) fn join_or_start<F>(
+        self: &Rc<Self>,
+        key: K,
+        start: impl FnOnce() -> F,
+    ) -> impl Future<Output = T>
+    where
+        F: Future<Output = T> + 'static,
+    {
+        let mut current = self.current.borrow_mut();
+        if let Some((running, flight)) = &*current {
+            if *running == key {
+                return flight.clone();
+            }
+        }
+        // Held weakly: a request in flight must not keep its client alive.
+        let slot = Rc::downgrade(self);
+        let ended = key.clone();
+        let request = start();
+        let flight = Flight::new(async move {
+            let output = request.await;
+            if let Some(slot) = slot.upgrade() {
+                slot.end(&ended);
+            }
+            output
+        });
+        *current = Some((key, flight.clone()));
+        flight
+    }
+
+    /// Empties the slot, unless a request with another key took it meanwhile.
+    fn end(&self, key: &K) {
+        let mut current = self.current.borrow_mut();
+        if current.as_ref().is_some_and(|(running, _)| running == key) {
+            *current = None;
         }
     }
 }

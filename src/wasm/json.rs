@@ -1,6 +1,6 @@
 //! [`JsonView`] over values parsed by the platform's `JSON.parse`.
 
-use crate::json::{JsonKind, JsonView};
+use crate::protocol::{JsonKind, JsonView};
 use crate::wasm::sys;
 use js_sys::Array;
 use wasm_bindgen::{JsCast, JsValue};

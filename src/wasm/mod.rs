@@ -1,7 +1,8 @@
-//! Everything that needs a JS host: the fetch transport, the async Rust API built on it, and the
-//! `#[wasm_bindgen]` layer for JS callers.
+//! Everything that needs a JS host: the platform's globals (`sys`), the fetch transport, the
+//! async Rust API built on it (`api`, `client`), and the `#[wasm_bindgen]` layer for JS callers
+//! (`js`), which only converts.
 
-pub mod api;
+mod api;
 mod client;
 mod flight;
 mod js;
@@ -9,5 +10,6 @@ mod json;
 mod sys;
 mod transport;
 
+pub use api::{fetch_nonce_ticket, nonce_string};
 pub use client::{ClientConfig, FaceIdClient, LocalBoxFuture, TokenOrigin, TokenSource};
 pub use transport::RequestOptions;

@@ -1,7 +1,17 @@
 //! Raw bindings to the platform's globals. Bound as globals, never through `window`, which does
 //! not exist in Node, workers or workerd.
 
+use crate::error::{FaceIdError, HostCause};
 use wasm_bindgen::prelude::*;
+
+/// A platform global the call needs is missing, or threw where it should not (`thrown`);
+/// `detail` names it: "this platform has no ...".
+pub(crate) fn lacks(detail: &str, thrown: JsValue) -> FaceIdError {
+    FaceIdError::Host {
+        detail: String::from(detail),
+        cause: HostCause::new(thrown),
+    }
+}
 
 #[wasm_bindgen]
 extern "C" {

@@ -1,10 +1,11 @@
 //! FaceID requests through the global `fetch`: bounded in time and size, cancelled when dropped,
 //! retried after quick failures, never following a redirect.
 
-use crate::endpoint::{find_str, Endpoint};
+use crate::endpoint::Endpoint;
 use crate::error::FaceIdError;
 use crate::params::{Retries, TimeoutMs};
-use crate::protocol::BodyBudget;
+use crate::protocol::{BodyBudget, BODY_LIMIT};
+use crate::text::find_str;
 use crate::wasm::sys::{self, Utf8Decoder};
 use js_sys::{Function, Promise, Uint8Array};
 use std::cell::Cell;
@@ -44,12 +45,12 @@ pub(crate) struct HttpRequest<'a> {
 }
 
 impl<'a> HttpRequest<'a> {
-    /// A GET of `url`, reading at most [`crate::BODY_LIMIT`] bytes of the answer.
+    /// A GET of `url`, reading at most [`BODY_LIMIT`] bytes of the answer.
     pub fn get(url: &'a str) -> Self {
         HttpRequest {
             url,
             json_body: None,
-            body_limit: crate::BODY_LIMIT,
+            body_limit: BODY_LIMIT,
         }
     }
 }
@@ -217,9 +218,14 @@ async fn fetch_once(request: HttpRequest<'_>, sensitive: &[&str]) -> Result<Answ
     let body = read_capped(&response, request.body_limit, sensitive).await?;
     guard.finished.set(true);
     // Decoded and parsed on the JS side: the body never enters wasm memory.
-    let json = UTF8
-        .with(|decoder| decoder.as_ref().map(|decoder| decoder.decode(&body)))
-        .and_then(Result::ok)
+    let text = UTF8.with(|decoder| match decoder {
+        Ok(decoder) => Ok(decoder.decode(&body).ok()),
+        Err(thrown) => Err(sys::lacks(
+            "this platform has no TextDecoder",
+            thrown.clone(),
+        )),
+    })?;
+    let json = text
         .and_then(|text| sys::parse_json(&text).ok())
         .ok_or_else(|| FaceIdError::bad_response("the body is not valid JSON"))?;
     Ok(Answer { json, sent_at_ms })
@@ -240,7 +246,7 @@ fn retry_after_ms(response: &Response) -> Option<f64> {
 
 thread_local! {
     /// One decoder for every answer: making one per request costs more than the decoding.
-    static UTF8: Option<Utf8Decoder> = Utf8Decoder::new().ok();
+    static UTF8: Result<Utf8Decoder, JsValue> = Utf8Decoder::new();
 }
 
 /// Starts the fetch and waits for the response head.
@@ -327,9 +333,8 @@ struct Cancel {
 
 impl Cancel {
     fn new() -> Result<Self, FaceIdError> {
-        let controller = AbortController::new().map_err(|_| FaceIdError::Network {
-            detail: String::from("this platform has no AbortController"),
-        })?;
+        let controller = AbortController::new()
+            .map_err(|thrown| sys::lacks("this platform has no AbortController", thrown))?;
         Ok(Cancel {
             controller,
             finished: Cell::new(false),

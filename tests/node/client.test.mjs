@@ -11,8 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { before, describe, it } from 'node:test';
 
 import {
-  DEFAULT_APP_ID, DEFAULT_SECRET, closedPort, control, counters, packageAgainstEmulator, realNow, rejection,
-  shiftClock,
+  DEFAULT_APP_ID, DEFAULT_SECRET, closedPort, control, realNow, rejection, requestCounts, shiftClock,
+  withEmulator,
 } from './support.mjs';
 
 const KINDS = ['invalid_argument', 'api', 'http', 'network', 'timeout', 'aborted', 'bad_response'];
@@ -23,9 +23,10 @@ const TOKEN_LIFETIME_S = 7200; // the emulator's default tokenExpireIn
 
 let pkg;
 let emu;
-packageAgainstEmulator((world) => ({ pkg, emu } = world));
+withEmulator((started) => ({ pkg, emu } = started));
 
-const counts = () => counters(emu);
+/** The emulator's request counters of the default app, zeros if it saw none. */
+const counts = () => requestCounts(emu);
 
 async function expectCounts(access_token, sign, nonce, message) {
   assert.deepEqual(await counts(), { access_token, sign, nonce }, message);
@@ -786,6 +787,22 @@ describeFlavor('esm', ({ api, baseOptions, newClient }) => {
         delete globalThis.crypto.getRandomValues;
       }
       assert.notEqual(nonceString(), nonceString(), 'the real source is back');
+    });
+
+    it('on a platform without crypto.getRandomValues, throws a network error with what the platform threw as its cause', () => {
+      const { nonceString } = api();
+      const missing = new TypeError('crypto.getRandomValues is not a function');
+      Object.defineProperty(globalThis.crypto, 'getRandomValues', {
+        configurable: true,
+        writable: true,
+        value: () => { throw missing; },
+      });
+      try {
+        const error = expectThrow(() => nonceString(), 'network', { detail: 'this platform has no crypto.getRandomValues' });
+        assert.equal(error.cause, missing);
+      } finally {
+        delete globalThis.crypto.getRandomValues;
+      }
     });
   });
 });

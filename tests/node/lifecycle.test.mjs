@@ -10,20 +10,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import {
-  DEFAULT_APP_ID, DEFAULT_SECRET, control, counters, issueToken, listen, packageAgainstEmulator, realNow,
-  rejection, shiftClock,
+  DEFAULT_APP_ID, DEFAULT_SECRET, control, issueToken, listen, realNow, rejection, requestCounts, shiftClock,
+  withEmulator,
 } from './support.mjs';
 
 const MINUTE_MS = 60_000;
 
 let api;
 let emu;
-packageAgainstEmulator(({ pkg, emu: started }) => {
-  api = pkg.esm;
-  emu = started;
-});
+withEmulator((started) => ({ emu, pkg: { esm: api } } = started));
 
-const counts = () => counters(emu);
+const counts = () => requestCounts(emu);
+
 const fault = (body) => control(emu, 'POST', 'fault', body);
 const newClient = (overrides = {}) => new api.FaceIdClient({
   appId: DEFAULT_APP_ID, secret: DEFAULT_SECRET, endpoint: emu.url, ...overrides,
@@ -367,6 +365,16 @@ describe('tokenSource', () => {
     assert.equal(api_.code, '7');
     const other = await failure(answering(() => { throw new TypeError('owner unreachable'); }).accessToken(), 'network');
     assert.match(other.message, /token source failed: owner unreachable/);
+  });
+
+  it('keeps what a failing token source threw as the cause', async () => {
+    const unreachable = new TypeError('owner unreachable');
+    const client = new api.FaceIdClient({
+      appId: DEFAULT_APP_ID, endpoint: emu.url, tokenSource: { token: async () => { throw unreachable; }, rejected: async () => { throw unreachable; } },
+    });
+    const error = await failure(client.nonceTicket('u'), 'network');
+    assert.equal(error.cause, unreachable);
+    assert.equal(error.detail, 'the token source failed: owner unreachable');
   });
 
   it('takes exactly one of secret and tokenSource', () => {

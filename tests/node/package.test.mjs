@@ -662,6 +662,14 @@ for (const flavor of ['esm', 'cjs']) {
         await expectFailure(fetchNonceTicket(options({ signal: AbortSignal.timeout(100), timeoutMs: 5000 })), 'aborted');
       });
 
+      it('an aborted call carries the signal\'s reason as its cause', async () => {
+        const reason = new Error('the caller gave up');
+        const controller = new AbortController();
+        controller.abort(reason);
+        const error = await expectFailure(fetchNonceTicket(options({ signal: controller.signal })), 'aborted');
+        assert.equal(error.cause, reason);
+      });
+
       it('an already aborted signal sends nothing', async () => {
         const controller = new AbortController();
         controller.abort();

@@ -142,25 +142,38 @@ async function install() {
   return { dir, esm, cjs, resolved };
 }
 
+/** Walks the emulator's H5 page as a browser would, choosing `outcome`; resolves to the callback URL. */
+export async function walkH5(loginUrl, outcome) {
+  const page = await fetch(loginUrl);
+  assert.equal(page.headers.get('x-faceid-code'), '0', await page.clone().text());
+  const html = await page.text();
+  const link = html.match(new RegExp(`id="${outcome}" href="([^"]+)"`))?.[1].replaceAll('&amp;', '&');
+  assert.ok(link, `no ${outcome} link in the page`);
+  const finish = await fetch(new URL(link, loginUrl), { redirect: 'manual' });
+  assert.equal(finish.status, 302);
+  return finish.headers.get('location');
+}
+
+/** The clock as it was when the suites loaded: what they restore. */
 export const realNow = Date.now;
 
-/** Moves this process's clock (and so an in-process emulator's) `offsetMs` from real time; 0
- * restores it. Tests hold a wait this way instead of racing a timer. */
+/** Moves this process's clock (and so the in-process emulator's) `offsetMs` from real time; 0
+ * restores it. */
 export function shiftClock(offsetMs) {
   Date.now = offsetMs === 0 ? realNow : () => realNow() + offsetMs;
 }
 
 /**
- * For a test file that runs the installed package against an in-process emulator: installs and
- * starts them once and hands them to `ready({ pkg, emu })`; before each test the emulator is
- * reset, after each its faults are cleared; the clock is restored around every test.
+ * Registers the hooks of a suite that runs the installed package against an in-process emulator:
+ * `started({ pkg, emu })` once both are up; before each test the emulator is reset and the clock
+ * real; after each, the clock is real and no fault is left armed; at the end the emulator stops.
  */
-export function packageAgainstEmulator(ready) {
+export function withEmulator(started) {
   let emu;
   before(async () => {
     const pkg = await installPackage();
     emu = await startEmulator();
-    ready({ pkg, emu });
+    started({ pkg, emu });
   });
   after(async () => {
     Date.now = realNow;
@@ -177,7 +190,7 @@ export function packageAgainstEmulator(ready) {
 }
 
 /** The emulator's request counters of `appId`, zeros where it saw none. */
-export async function counters(emu, appId = DEFAULT_APP_ID) {
+export async function requestCounts(emu, appId = DEFAULT_APP_ID) {
   const { apps } = await control(emu, 'GET', 'counters');
   return { access_token: 0, sign: 0, nonce: 0, ...apps[appId] };
 }

@@ -8,7 +8,7 @@ import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
 
 import {
-  DEFAULT_APP_ID, DEFAULT_SECRET, control, listen, packageAgainstEmulator, rejection, shiftClock,
+  DEFAULT_APP_ID, DEFAULT_SECRET, control, listen, realNow, rejection, walkH5, withEmulator,
 } from './support.mjs';
 
 const PERSON = { name: '张三', idNo: '110101199003071234' };
@@ -17,10 +17,7 @@ const MINUTE_MS = 60_000;
 
 let api;
 let emu;
-packageAgainstEmulator(({ pkg, emu: started }) => {
-  api = pkg.esm;
-  emu = started;
-});
+withEmulator((started) => ({ emu, pkg: { esm: api } } = started));
 
 const newClient = (overrides = {}) => new api.FaceIdClient({
   appId: DEFAULT_APP_ID, secret: DEFAULT_SECRET, endpoint: emu.url, ...overrides,
@@ -31,18 +28,6 @@ const referenceSign = (values) => createHash('sha1').update([...values].sort().j
 
 let orders = 0;
 const nextOrderNo = () => `order${Date.now().toString(36)}${(orders += 1)}`;
-
-/** Walks the emulator's H5 page as a browser would, choosing `outcome`; resolves to the callback URL. */
-async function walkH5(loginUrl, outcome) {
-  const page = await fetch(loginUrl);
-  assert.equal(page.headers.get('x-faceid-code'), '0', await page.clone().text());
-  const html = await page.text();
-  const link = html.match(new RegExp(`id="${outcome}" href="([^"]+)"`))?.[1].replaceAll('&amp;', '&');
-  assert.ok(link, `no ${outcome} link in the page`);
-  const finish = await fetch(new URL(link, loginUrl), { redirect: 'manual' });
-  assert.equal(finish.status, 302);
-  return finish.headers.get('location');
-}
 
 async function registered(client, overrides = {}) {
   const orderNo = nextOrderNo();
@@ -153,7 +138,7 @@ describe('verifyCallback', () => {
     const login = await client.h5LoginUrl({ orderNo, faceId: order.faceId, userId: 'user_flow', callbackUrl: CALLBACK });
     const callback = await walkH5(login.url, 'pass');
     // The token (and with it the SIGN ticket) is replaced before the user comes back.
-    shiftClock(21 * MINUTE_MS);
+    Date.now = () => realNow() + 21 * MINUTE_MS;
     const before = (await control(emu, 'GET', 'counters')).apps[DEFAULT_APP_ID];
     await client.signTicket();
     const afterRefresh = (await control(emu, 'GET', 'counters')).apps[DEFAULT_APP_ID];

@@ -59,6 +59,7 @@ function errors(error: FaceIdError) {
     'invalid_argument' | 'api' | 'http' | 'network' | 'timeout' | 'aborted' | 'bad_response'>>();
   const status: number | undefined = error.status;
   const wait: number | undefined = error.retry_after_ms;
+  assertType<Equals<FaceIdError['cause'], unknown>>();
   return [status, wait];
 }
 

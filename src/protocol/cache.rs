@@ -6,10 +6,10 @@
 //! source; the client on wasm adds the fetching and the single flight around it. Times are
 //! milliseconds since the epoch.
 
+use super::answers::{Credential, Ticket};
+use super::json::{JsonKind, JsonView};
 use crate::error::{ErrorKind, FaceIdError};
-use crate::json::{JsonKind, JsonView};
 use crate::params::is_credential;
-use crate::protocol::{AccessTokenGrant, Ticket};
 use serde::Serialize;
 
 /// A token or SIGN ticket that expires within this margin is due for a refresh.
@@ -97,11 +97,10 @@ fn is_remembered(error: &FaceIdError) -> bool {
 
 /// The access token in use and the SIGN ticket it produced. The ticket lives inside its token,
 /// so replacing the token drops the ticket: every ticket dies with the token that produced it.
-// Debug is safe: the grant and the ticket print their values as <redacted>.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CachedToken {
     /// The token as granted.
-    pub grant: AccessTokenGrant,
+    pub grant: Credential,
     /// The clock just before the token was requested.
     pub obtained_at: f64,
     /// The SIGN ticket fetched with this token, if any.
@@ -115,12 +114,12 @@ pub struct CachedToken {
 #[derive(Debug, Clone, PartialEq)]
 pub enum TokenPlan {
     /// Use this token: it is fresh, or due while a refresh is under way or waiting out a failure.
-    Use(AccessTokenGrant),
+    Use(Credential),
     /// Request a token (or wait for the request in flight); if that fails, use the fallback when
     /// there is one.
     Refresh {
         /// The current token, still valid though due for a refresh.
-        fallback: Option<AccessTokenGrant>,
+        fallback: Option<Credential>,
     },
     /// No usable token, and token requests are waiting out a failure: answer this at once.
     Fail(FaceIdError),
@@ -262,8 +261,8 @@ fn whole<J: JsonView>(value: &J) -> Option<u32> {
 fn read_token<J: JsonView>(json: &J) -> Option<CachedToken> {
     let grant = json.member("grant")?;
     Some(CachedToken {
-        grant: AccessTokenGrant {
-            value: grant.member("value")?.string()?,
+        grant: Credential {
+            value: grant.member("value")?.string()?.into(),
             expire_in: whole(&grant.member("expire_in")?)?,
             expires_at: grant.member("expires_at")?.number()?,
         },
@@ -275,7 +274,7 @@ fn read_token<J: JsonView>(json: &J) -> Option<CachedToken> {
 
 fn read_ticket<J: JsonView>(json: &J) -> Option<Ticket> {
     Some(Ticket {
-        value: json.member("value")?.string()?,
+        value: json.member("value")?.string()?.into(),
         expire_in: whole(&json.member("expire_in")?)?,
         expire_time: optional(json.member("expire_time"), J::string)?,
         transaction_time: optional(json.member("transaction_time"), J::string)?,
@@ -287,7 +286,7 @@ const STATE_VERSION: u32 = 1;
 
 /// `ticket` as usable with `token`: a ticket dies with the token that produced it, so it never
 /// expires later than that token. `expire_in` stays as the service sent it.
-pub fn within_token(mut ticket: Ticket, token: &AccessTokenGrant) -> Ticket {
+pub fn within_token(mut ticket: Ticket, token: &Credential) -> Ticket {
     ticket.expires_at = ticket.expires_at.min(token.expires_at);
     ticket
 }
@@ -358,7 +357,7 @@ impl CredentialCache {
     /// Replaces the token (and with it the SIGN ticket, unless the token is the same one),
     /// ending any wait after failures. `obtained_at` is the clock just before the request was
     /// sent.
-    pub fn store_token(&mut self, grant: AccessTokenGrant, obtained_at: f64) {
+    pub fn store_token(&mut self, grant: Credential, obtained_at: f64) {
         let (sign_ticket, sign_backoff) = match self.token.take() {
             Some(same) if same.grant.value == grant.value => (same.sign_ticket, same.sign_backoff),
             Some(replaced) => {
@@ -539,12 +538,13 @@ fn invalid_state(rule: &'static str) -> FaceIdError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::redacted::Redacted;
 
     const MINUTE: f64 = 60_000.0;
     const T0: f64 = 1_700_000_000_000.0;
 
-    fn grant(value: &str, expire_in: u32, sent_at: f64) -> AccessTokenGrant {
-        AccessTokenGrant {
+    fn grant(value: &str, expire_in: u32, sent_at: f64) -> Credential {
+        Credential {
             value: value.into(),
             expire_in,
             expires_at: sent_at + f64::from(expire_in) * 1000.0,
@@ -572,14 +572,14 @@ mod tests {
     }
 
     /// The token a plan uses at once, if any.
-    fn used(plan: TokenPlan) -> Option<String> {
+    fn used(plan: TokenPlan) -> Option<Redacted> {
         match plan {
             TokenPlan::Use(grant) => Some(grant.value),
             _ => None,
         }
     }
 
-    fn fallback(plan: TokenPlan) -> Option<Option<String>> {
+    fn fallback(plan: TokenPlan) -> Option<Option<Redacted>> {
         match plan {
             TokenPlan::Refresh { fallback } => Some(fallback.map(|grant| grant.value)),
             _ => None,
@@ -1034,8 +1034,8 @@ mod tests {
         };
         let token_rule = "breaks the token rule";
         assert!(broken(&|t| t.grant.value = "a b".into()).contains(token_rule));
-        assert!(broken(&|t| t.grant.value = "a".repeat(129)).contains(token_rule));
-        assert!(broken(&|t| t.grant.value = String::new()).contains(token_rule));
+        assert!(broken(&|t| t.grant.value = "a".repeat(129).into()).contains(token_rule));
+        assert!(broken(&|t| t.grant.value = String::new().into()).contains(token_rule));
         let bad_ticket = |t: &mut CachedToken| {
             if let Some(sign) = t.sign_ticket.as_mut() {
                 sign.value = "tab\t".into();

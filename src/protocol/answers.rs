@@ -1,66 +1,23 @@
 //! What the FaceID endpoints answer, and how an answer becomes a value or a [`FaceIdError`].
 //!
-//! Pure functions over a parsed answer (see [`crate::json`]), so every rule is tested on the host.
+//! Pure functions over a parsed answer (see [`super::json`]), so every rule is tested on the host.
 
+use super::json::{JsonKind, JsonView};
 use crate::error::FaceIdError;
-use crate::json::{JsonKind, JsonView};
 use crate::params::is_credential;
+use crate::redacted::Redacted;
 use serde::Serialize;
-
-/// The most body bytes read from any answer; reading stops past it.
-pub const BODY_LIMIT: usize = 64 * 1024;
-
-/// The most body bytes read from a face-record answer that carries the photo or the video.
-pub const FILE_BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 /// The longest `expire_in` accepted (ten years): anything larger is a broken answer, and keeps
 /// `expires_at` well inside the integers a JS number holds exactly.
 const MAX_EXPIRE_IN: u64 = 10 * 365 * 24 * 3600;
 
-/// Counts the body bytes read so far and refuses the chunk that would pass its limit
-/// ([`BODY_LIMIT`] by default), so the reader stops there and never holds more.
-#[derive(Debug)]
-pub struct BodyBudget {
-    read: usize,
-    limit: usize,
-}
-
-impl Default for BodyBudget {
-    fn default() -> Self {
-        BodyBudget::with_limit(BODY_LIMIT)
-    }
-}
-
-impl BodyBudget {
-    /// A budget of `limit` bytes, for the answers allowed more than [`BODY_LIMIT`].
-    pub const fn with_limit(limit: usize) -> Self {
-        BodyBudget { read: 0, limit }
-    }
-
-    /// Admits a chunk of `len` bytes, or fails with `bad_response` if it would pass the limit.
-    pub fn admit(&mut self, len: usize) -> Result<(), FaceIdError> {
-        match self.read.checked_add(len) {
-            Some(total) if total <= self.limit => {
-                self.read = total;
-                Ok(())
-            }
-            _ => Err(FaceIdError::BadResponse {
-                reason: format!("the body is larger than {} bytes", self.limit),
-            }),
-        }
-    }
-
-    /// The bytes admitted so far.
-    pub fn read(&self) -> usize {
-        self.read
-    }
-}
-
-/// A SIGN or NONCE ticket. Field names are the JS result's.
-#[derive(Clone, PartialEq, Serialize)]
+/// A SIGN or NONCE ticket, as the service answered it. Field names are the JS result's
+/// (`NonceTicket`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Ticket {
     /// The ticket itself.
-    pub value: String,
+    pub value: Redacted,
     /// Seconds it lives, from the answer: the authority on validity.
     pub expire_in: u32,
     /// The service's absolute expiry time (`yyyyMMddHHmmss`, zone unknown): display only.
@@ -73,37 +30,26 @@ pub struct Ticket {
     pub expires_at: f64,
 }
 
-/// An access token as granted by `/api/oauth2/access_token`.
-#[derive(Clone, PartialEq, Serialize)]
-pub struct AccessTokenGrant {
-    /// The token itself.
-    pub value: String,
-    /// Seconds it lives, from the answer.
+/// An access token or SIGN ticket: its value and validity. Field names are the JS result's
+/// (`Credential`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Credential {
+    /// The token or ticket itself.
+    pub value: Redacted,
+    /// Seconds it lives, from the answer that granted it.
     pub expire_in: u32,
     /// Milliseconds since the epoch: the local clock just before sending, plus `expire_in`.
     pub expires_at: f64,
 }
 
-// Tickets and tokens are credentials: never print their values.
-impl std::fmt::Debug for Ticket {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ticket")
-            .field("value", &"<redacted>")
-            .field("expire_in", &self.expire_in)
-            .field("expire_time", &self.expire_time)
-            .field("transaction_time", &self.transaction_time)
-            .field("expires_at", &self.expires_at)
-            .finish()
-    }
-}
-
-impl std::fmt::Debug for AccessTokenGrant {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccessTokenGrant")
-            .field("value", &"<redacted>")
-            .field("expire_in", &self.expire_in)
-            .field("expires_at", &self.expires_at)
-            .finish()
+impl From<Ticket> for Credential {
+    /// The ticket's value and validity, without the service's display fields.
+    fn from(ticket: Ticket) -> Self {
+        Credential {
+            value: ticket.value,
+            expire_in: ticket.expire_in,
+            expires_at: ticket.expires_at,
+        }
     }
 }
 
@@ -139,11 +85,11 @@ pub fn parse_ticket_answer<J: JsonView>(
 pub fn parse_access_token_answer<J: JsonView>(
     answer: &J,
     sent_at_ms: f64,
-) -> Result<AccessTokenGrant, FaceIdError> {
+) -> Result<Credential, FaceIdError> {
     check_code(answer)?;
     let value = credential(answer, "access_token", "the access token")?;
     let expire_in = expire_in(answer)?;
-    Ok(AccessTokenGrant {
+    Ok(Credential {
         value,
         expire_in,
         expires_at: expires_at(sent_at_ms, expire_in),
@@ -156,10 +102,10 @@ fn credential<J: JsonView>(
     object: &J,
     key: &str,
     what: &'static str,
-) -> Result<String, FaceIdError> {
+) -> Result<Redacted, FaceIdError> {
     let value = non_empty_string(object, key)?;
     if is_credential(&value) {
-        Ok(value)
+        Ok(value.into())
     } else {
         Err(FaceIdError::bad_response(format!(
             "{what} is not 1-128 visible ASCII characters"
@@ -264,48 +210,10 @@ fn expire_in<J: JsonView>(object: &J) -> Result<u32, FaceIdError> {
     }
 }
 
-/// Host tests read answers parsed by serde_json, as the runtime reads those parsed by `JSON.parse`.
-#[cfg(test)]
-pub(crate) mod test_json {
-    use super::*;
-    use serde_json::Value;
-
-    impl JsonView for Value {
-        fn kind(&self) -> JsonKind {
-            match self {
-                Value::Null => JsonKind::Null,
-                Value::Bool(_) => JsonKind::Bool,
-                Value::Number(_) => JsonKind::Number,
-                Value::String(_) => JsonKind::String,
-                Value::Array(_) => JsonKind::Array,
-                Value::Object(_) => JsonKind::Object,
-            }
-        }
-        fn member(&self, key: &str) -> Option<Self> {
-            self.as_object()?.get(key).cloned()
-        }
-        fn first(&self) -> Option<Self> {
-            self.as_array()?.first().cloned()
-        }
-        fn string(&self) -> Option<String> {
-            self.as_str().map(str::to_owned)
-        }
-        fn number(&self) -> Option<f64> {
-            self.as_f64()
-        }
-    }
-
-    /// Parses a body the way the runtime does: not JSON is a `bad_response`.
-    pub(crate) fn parsed(body: &str) -> Result<Value, FaceIdError> {
-        serde_json::from_str(body)
-            .map_err(|_| FaceIdError::bad_response("the body is not valid JSON"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::test_json::parsed;
     use super::*;
+    use crate::protocol::json::parse_body as parsed;
 
     const SENT_AT: f64 = 1_700_000_000_000.0;
 
@@ -313,7 +221,7 @@ mod tests {
         parse_ticket_answer(&parsed(body)?, SENT_AT)
     }
 
-    fn access_token(body: &str, sent_at: f64) -> Result<AccessTokenGrant, FaceIdError> {
+    fn access_token(body: &str, sent_at: f64) -> Result<Credential, FaceIdError> {
         parse_access_token_answer(&parsed(body)?, sent_at)
     }
 
@@ -436,31 +344,6 @@ mod tests {
             let body = format!(r#"{{"code":"0","tickets":[{{"value":"v","expire_in":{bad}}}]}}"#);
             assert!(bad_reason(ticket(&body)).contains("expire_in"), "{bad}");
         }
-    }
-
-    #[test]
-    fn the_body_budget_admits_up_to_the_limit_and_not_a_byte_more() {
-        let mut budget = BodyBudget::default();
-        assert!(budget.admit(BODY_LIMIT - 1).is_ok());
-        assert!(budget.admit(1).is_ok());
-        let refused = budget.admit(1).unwrap_err();
-        assert_eq!(
-            refused.to_string(),
-            "FaceID sent an unusable response: the body is larger than 65536 bytes"
-        );
-        assert_eq!(budget.read(), BODY_LIMIT);
-        assert!(BodyBudget::default().admit(usize::MAX).is_err());
-    }
-
-    #[test]
-    fn a_larger_budget_admits_up_to_its_own_limit() {
-        let mut budget = BodyBudget::with_limit(FILE_BODY_LIMIT);
-        assert!(budget.admit(BODY_LIMIT + 1).is_ok());
-        assert!(budget.admit(FILE_BODY_LIMIT - BODY_LIMIT - 1).is_ok());
-        assert_eq!(
-            budget.admit(1).unwrap_err().to_string(),
-            "FaceID sent an unusable response: the body is larger than 16777216 bytes"
-        );
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! The requests this crate sends, as pure values that know their URL.
 
+use super::answers::{parse_access_token_answer, parse_ticket_answer, Credential, Ticket};
+use super::json::JsonView;
 use crate::endpoint::Endpoint;
 use crate::error::FaceIdError;
-use crate::json::JsonView;
 use crate::params::{AccessToken, AppId, Secret, UserId, Version};
-use crate::protocol::{parse_access_token_answer, parse_ticket_answer, AccessTokenGrant, Ticket};
 
 /// A FaceID request: where it goes, which credential its URL carries, and how its answer parses.
 pub trait FaceIdRequest {
@@ -22,9 +22,9 @@ pub trait FaceIdRequest {
 }
 
 /// The path of the ticket endpoint (SIGN and NONCE).
-pub const API_TICKET_PATH: &str = "/api/oauth2/api_ticket";
+const API_TICKET_PATH: &str = "/api/oauth2/api_ticket";
 /// The path of the access-token endpoint.
-pub const ACCESS_TOKEN_PATH: &str = "/api/oauth2/access_token";
+const ACCESS_TOKEN_PATH: &str = "/api/oauth2/access_token";
 
 /// `GET /api/oauth2/access_token`: a new access token, which retires the previous one about a
 /// minute later.
@@ -39,7 +39,7 @@ pub struct AccessTokenRequest {
 }
 
 impl FaceIdRequest for AccessTokenRequest {
-    type Answer = AccessTokenGrant;
+    type Answer = Credential;
 
     fn url(&self, endpoint: &Endpoint) -> String {
         endpoint.url(
@@ -57,10 +57,7 @@ impl FaceIdRequest for AccessTokenRequest {
         self.secret.as_str()
     }
 
-    fn read_answer<J: JsonView>(
-        answer: &J,
-        sent_at_ms: f64,
-    ) -> Result<AccessTokenGrant, FaceIdError> {
+    fn read_answer<J: JsonView>(answer: &J, sent_at_ms: f64) -> Result<Credential, FaceIdError> {
         parse_access_token_answer(answer, sent_at_ms)
     }
 }
@@ -80,15 +77,8 @@ impl FaceIdRequest for SignTicketRequest {
     type Answer = Ticket;
 
     fn url(&self, endpoint: &Endpoint) -> String {
-        endpoint.url(
-            API_TICKET_PATH,
-            &[
-                ("app_id", self.app_id.as_str()),
-                ("access_token", self.access_token.as_str()),
-                ("type", "SIGN"),
-                ("version", self.version.as_str()),
-            ],
-        )
+        let (app_id, access_token) = (&self.app_id, &self.access_token);
+        ticket_url(endpoint, app_id, access_token, &self.version, None)
     }
 
     fn credential(&self) -> &str {
@@ -117,15 +107,13 @@ impl FaceIdRequest for NonceTicketRequest {
     type Answer = Ticket;
 
     fn url(&self, endpoint: &Endpoint) -> String {
-        endpoint.url(
-            API_TICKET_PATH,
-            &[
-                ("app_id", self.app_id.as_str()),
-                ("access_token", self.access_token.as_str()),
-                ("type", "NONCE"),
-                ("version", self.version.as_str()),
-                ("user_id", self.user_id.as_str()),
-            ],
+        let (app_id, access_token) = (&self.app_id, &self.access_token);
+        ticket_url(
+            endpoint,
+            app_id,
+            access_token,
+            &self.version,
+            Some(&self.user_id),
         )
     }
 
@@ -136,6 +124,34 @@ impl FaceIdRequest for NonceTicketRequest {
     fn read_answer<J: JsonView>(answer: &J, sent_at_ms: f64) -> Result<Ticket, FaceIdError> {
         parse_ticket_answer(answer, sent_at_ms)
     }
+}
+
+/// The ticket endpoint's URL: the NONCE request names its user, the SIGN request none.
+fn ticket_url(
+    endpoint: &Endpoint,
+    app_id: &AppId,
+    access_token: &AccessToken,
+    version: &Version,
+    user_id: Option<&UserId>,
+) -> String {
+    let (app_id, access_token, version) =
+        (app_id.as_str(), access_token.as_str(), version.as_str());
+    let query: &[(&str, &str)] = match user_id {
+        Some(user_id) => &[
+            ("app_id", app_id),
+            ("access_token", access_token),
+            ("type", "NONCE"),
+            ("version", version),
+            ("user_id", user_id.as_str()),
+        ],
+        None => &[
+            ("app_id", app_id),
+            ("access_token", access_token),
+            ("type", "SIGN"),
+            ("version", version),
+        ],
+    };
+    endpoint.url(API_TICKET_PATH, query)
 }
 
 #[cfg(test)]
