@@ -18,8 +18,9 @@ import demoPage from './index.html';
 
 const MAX_BODY_BYTES = 1024;
 const MAX_URL_LENGTH = 2048;
-/** FaceID failures by kind; `invalid_argument` depends on its field (see CALLER_FIELDS). */
+/** FaceID failures by kind; `invalid_argument` is the caller's only for CALLER_FIELDS. */
 const STATUS_BY_KIND = {
+  invalid_argument: 400,
   api: 502,
   http: 502,
   bad_response: 502,
@@ -379,7 +380,7 @@ function errorResponse(error) {
 }
 
 function statusOf({ kind, field }) {
-  if (kind === 'invalid_argument') return CALLER_FIELDS.has(field) ? 400 : 500;
+  if (kind === 'invalid_argument' && !CALLER_FIELDS.has(field)) return 500;
   return STATUS_BY_KIND[kind] ?? 502;
 }
 

@@ -164,17 +164,29 @@ async fn until(deadline: f64) {
 /// Resolves after `ms`; the timer is cleared if the wait is dropped early.
 async fn sleep(ms: f64) {
     let mut timer = JsValue::UNDEFINED;
-    let elapsed = Promise::new(&mut |resolve, _| timer = sys::set_timeout(&resolve, ms as u32));
-    let _clear = ClearOnDrop(timer);
+    let mut resolve = None;
+    let elapsed = Promise::new(&mut |resolve_fn, _| {
+        timer = sys::set_timeout(&resolve_fn, ms as u32);
+        resolve = Some(resolve_fn);
+    });
+    let _early = SettleOnDrop { timer, resolve };
     // The promise only ever resolves.
     let _ = JsFuture::from(elapsed).await;
 }
 
-struct ClearOnDrop(JsValue);
+/// Ends a wait dropped early: clears its timer and settles its promise anyway. A `JsFuture` of a
+/// promise that never settles keeps its callbacks, and the memory they hold, for good.
+struct SettleOnDrop {
+    timer: JsValue,
+    resolve: Option<Function>,
+}
 
-impl Drop for ClearOnDrop {
+impl Drop for SettleOnDrop {
     fn drop(&mut self) {
-        sys::clear_timeout(&self.0);
+        sys::clear_timeout(&self.timer);
+        if let Some(resolve) = &self.resolve {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        }
     }
 }
 
@@ -428,6 +440,8 @@ impl Drop for AbortWatch {
             let _ = self
                 .signal
                 .remove_event_listener_with_callback("abort", resolve);
+            // Settled even when the signal never fired, so its future's callbacks are freed.
+            let _ = resolve.call0(&JsValue::UNDEFINED);
         }
     }
 }
