@@ -249,6 +249,18 @@ export async function rejection(promise) {
   }
 }
 
+/** Walks the emulator's H5 page as a browser would, choosing `outcome`; resolves to the callback URL. */
+export async function walkH5(loginUrl, outcome) {
+  const page = await fetch(loginUrl);
+  assert.equal(page.headers.get('x-faceid-code'), '0', await page.clone().text());
+  const html = await page.text();
+  const link = html.match(new RegExp(`id="${outcome}" href="([^"]+)"`))?.[1].replaceAll('&amp;', '&');
+  assert.ok(link, `no ${outcome} link in the page`);
+  const finish = await fetch(new URL(link, loginUrl), { redirect: 'manual' });
+  assert.equal(finish.status, 302);
+  return finish.headers.get('location');
+}
+
 /**
  * Calls `probe` every `everyMs` until it returns something truthy, and resolves to that; fails
  * naming `what` once `withinMs` has passed. For waits whose length the machine's load decides.

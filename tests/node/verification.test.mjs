@@ -8,7 +8,7 @@ import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
 
 import {
-  DEFAULT_APP_ID, DEFAULT_SECRET, control, listen, packageAgainstEmulator, rejection, shiftClock,
+  DEFAULT_APP_ID, DEFAULT_SECRET, control, listen, packageAgainstEmulator, rejection, shiftClock, walkH5,
 } from './support.mjs';
 
 const PERSON = { name: '张三', idNo: '110101199003071234' };
@@ -31,18 +31,6 @@ const referenceSign = (values) => createHash('sha1').update([...values].sort().j
 
 let orders = 0;
 const nextOrderNo = () => `order${Date.now().toString(36)}${(orders += 1)}`;
-
-/** Walks the emulator's H5 page as a browser would, choosing `outcome`; resolves to the callback URL. */
-async function walkH5(loginUrl, outcome) {
-  const page = await fetch(loginUrl);
-  assert.equal(page.headers.get('x-faceid-code'), '0', await page.clone().text());
-  const html = await page.text();
-  const link = html.match(new RegExp(`id="${outcome}" href="([^"]+)"`))?.[1].replaceAll('&amp;', '&');
-  assert.ok(link, `no ${outcome} link in the page`);
-  const finish = await fetch(new URL(link, loginUrl), { redirect: 'manual' });
-  assert.equal(finish.status, 302);
-  return finish.headers.get('location');
-}
 
 async function registered(client, overrides = {}) {
   const orderNo = nextOrderNo();
