@@ -17,7 +17,7 @@ import {
   assertError, credentialWatch, emulatorBindings, recordingCaller, startFleet as startWorkerFleet,
 } from './fleet.mjs';
 import {
-  DEFAULT_APP_ID, DEFAULT_SECRET, REPO, bundleWorker, control, eventually, listen, walkH5,
+  DEFAULT_APP_ID, DEFAULT_SECRET, REPO, bundleWorker, control, eventually, listen, standInService, walkH5,
 } from './support.mjs';
 
 const API_KEY = 'worker-test-key-5d1c';
@@ -557,6 +557,36 @@ describe('one H5 verification through the worker', () => {
     assertError(await call(workers[0], '/faceid/orders/neverRegistered1'), 502, 'api');
     const start = await startOrder(workers[1]);
     assertError(await call(workers[2], `/faceid/orders/${start.json.orderNo}`), 502, 'api');
+  });
+
+  it('a refusal that echoes the name and ID number: the worker answers and logs neither', async () => {
+    // A service whose refusal repeats the identity it was sent.
+    const echoing = await standInService(({ name, idNo }) => ({ code: '66660001', msg: `姓名 ${name} 与身份证 ${idNo} 不一致` }));
+    const fleet = await startFleet({ bindings: { FACEID_ENDPOINT: echoing.url, ALLOWED_CALLBACKS: CALLBACK_ORIGIN } });
+    try {
+      const reply = await startOrder(fleet.workers[0]);
+      assertError(reply, 502, 'api');
+      assert.match(reply.json.error.message, /66660001/);
+      await eventually('the worker logged the refusal', () => output.some((line) => line.includes('66660001')));
+      // Checked with every other text after the last test.
+    } finally {
+      await fleet.mf.dispose();
+      await echoing.close();
+    }
+  });
+
+  it('a callback that cannot be checked for want of a SIGN ticket is a 502 with Retry-After, never verified: false', async () => {
+    // A new object, whose SIGN requests fail: it has no ticket to check any callback with.
+    await control(emu, 'POST', '/fault', { mode: 'http_error', status: 503, path: 'sign' });
+    const cold = await startFleet({ bindings: { ALLOWED_CALLBACKS: CALLBACK_ORIGIN } });
+    try {
+      const reply = await verify(cold.workers[1], { code: '0', orderNo: 'order1', newSign: 'A'.repeat(40) });
+      assertError(reply, 502, 'http');
+      assert.equal(reply.headers.get('retry-after'), String(Math.ceil(reply.json.error.retry_after_ms / 1000)));
+    } finally {
+      await control(emu, 'DELETE', '/fault');
+      await cold.mf.dispose();
+    }
   });
 
   it('a callback signed before a token refresh verifies after it, through the object, also after a restart', async () => {
