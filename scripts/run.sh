@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job: builds the package, starts the FaceID emulator (127.0.0.1:8788) and the worker in
 # workerd through `wrangler dev` (127.0.0.1:8787, with the demo page at /), shows a first ticket,
-# and serves until Ctrl-C, which stops everything it started.
+# and serves until Ctrl-C, which stops everything it started. The demo page runs one H5
+# verification end to end: the emulator's H5 page is at 127.0.0.1:8788, and it sends the browser
+# back to the demo page, the one callback origin www/wrangler.toml allows (ALLOWED_CALLBACKS).
 #
 # To use the real service instead of the emulator, set all three:
 #   FACEID_ENDPOINT=https://kyc1.qcloud.com FACEID_APP_ID=IDA… FACEID_SECRET=… bash scripts/run.sh
@@ -101,6 +103,7 @@ done
 # The key goes to curl on stdin (printf is a builtin), not on its command line.
 printf 'Authorization: Bearer %s\n' "$FACEID_API_KEY" |
   curl -fsS -H @- 'http://127.0.0.1:8787/faceid/nonce?user_id=alice'
+echo
 # The help shows the key only when it is the public default; a key of the user's own stays a variable.
 if [[ $FACEID_API_KEY == dev ]]; then
   auth="'Authorization: Bearer dev'" key_note='API key "dev"'
@@ -109,10 +112,14 @@ else
 fi
 cat <<TXT
 
-The worker serves on http://127.0.0.1:8787 (demo page at /, $key_note). Try:
+The worker serves on http://127.0.0.1:8787 ($key_note). Open it in a browser for the demo
+page: SDK parameters, and one H5 verification end to end (pass or fail on the H5 page). Or try:
   curl -H $auth 'http://127.0.0.1:8787/faceid/nonce?user_id=alice'
   curl -H $auth -H 'Content-Type: application/json' \\
        -d '{"userId":"alice"}' http://127.0.0.1:8787/faceid/sdk-signature
+  curl -H $auth -H 'Content-Type: application/json' \\
+       -d '{"userId":"alice","name":"Zhang San (test)","idNo":"000000200001010000","callbackUrl":"http://127.0.0.1:8787/"}' \\
+       http://127.0.0.1:8787/faceid/orders
 Ctrl-C stops everything this script started.
 TXT
 wait

@@ -1,19 +1,27 @@
-// The FaceID credential worker: NONCE tickets and SDK signatures for front ends. One Durable
-// Object per WBappid owns the access token; each isolate fetches tickets itself with the
-// package's FaceIdClient, which takes its token from that object. The client holds the token
-// policy (refresh, backoff after failures, forced refresh); this file keeps only HTTP and wiring.
+// The FaceID worker: NONCE tickets and SDK signatures for front ends, and one H5 verification
+// end to end. One Durable Object per WBappid owns the access token and judges callbacks (it
+// holds the current and the previous SIGN ticket); each isolate fetches tickets, registers
+// orders and queries results itself with the package's FaceIdClient, which takes its token from
+// that object. The client holds the token policy (refresh, backoff after failures, forced
+// refresh); this file keeps only HTTP and wiring. Personal data (name, idNo) is passed through:
+// never logged, kept or answered.
 //
 // Routes (all but `/` need `Authorization: Bearer <FACEID_API_KEY>`):
 //   GET  /                          the demo page
 //   GET  /faceid/nonce?user_id=…    → { value, expire_in, expires_at }
 //   POST /faceid/sdk-signature      { "userId": … } → { appId, userId, version, nonce, sign, expires_at }
+//   POST /faceid/orders             { userId, name, idNo, orderNo?, callbackUrl, from? }
+//                                   → { orderNo, faceId, url, expires_at }
+//   POST /faceid/callbacks/verify   { code, orderNo, newSign } → { verified, passed, orderNo, code }
+//   GET  /faceid/orders/{orderNo}   → { orderNo, passed, code, msg, liveRate, similarity, occurredTime, sdkVersion? }
 // Errors: { "error": { kind, message, field?, retry_after_ms? } } with 400/401/403/404/405/413/414/415,
 // 500 (bad bindings, server faults), 502, 503 or 504; `Retry-After` when the token owner is
 // waiting out a failure.
 // Bindings: FACEID_APP_ID, FACEID_SECRET, FACEID_API_KEY (secrets); FACEID_ENDPOINT,
 // FACEID_TIMEOUT_MS, FACEID_REFRESH_AFTER_SECONDS (optional); ALLOWED_ORIGINS (comma-separated);
+// ALLOWED_CALLBACKS (comma-separated origins the H5 page may send users back to; unset: none);
 // FACEID_CREDENTIALS (the Durable Object namespace).
-import { FaceIdClient } from 'faceid-edge';
+import { FaceIdClient, nonceString } from 'faceid-edge';
 import demoPage from './index.html';
 
 const MAX_BODY_BYTES = 1024;
@@ -30,12 +38,12 @@ const STATUS_BY_KIND = {
 };
 /** What callers send. An invalid_argument about one of these is the caller's (400); about
  * anything else, say a binding or a token from upstream, it is the server's (500). */
-const CALLER_FIELDS = new Set(['userId', 'body', 'url']);
+const CALLER_FIELDS = new Set(['userId', 'body', 'url', 'name', 'idNo', 'orderNo', 'callbackUrl', 'from']);
 /** What a caller learns of a failure. */
 const CALLER_ERROR_FIELDS = ['kind', 'message', 'field', 'retry_after_ms'];
 /** Every property a FaceIdError may carry: the object answers them all, so that the isolate's
  * client passes the failure on with its kind, details and `retry_after_ms`. */
-const FACEID_ERROR_FIELDS = ['kind', 'message', 'code', 'msg', 'transaction_time', 'status', 'timeoutMs',
+const FACEID_ERROR_FIELDS = ['name', 'kind', 'message', 'code', 'msg', 'transaction_time', 'status', 'timeoutMs',
   'retry_after_ms', 'detail', 'reason', 'field'];
 /** The binding behind each client option, so that a configuration error names the binding. */
 const BINDING_OF_OPTION = {
@@ -77,17 +85,28 @@ async function route(request, env, cors) {
     requireMethod(request, 'GET');
     return new Response(demoPage, { headers: { 'content-type': 'text/html; charset=utf-8' } });
   }
-  const handler = ROUTES[url.pathname];
+  const [handler, match] = findRoute(url.pathname);
   if (!handler) throw new RequestError(404, 'not_found', `no route ${url.pathname}`);
   if (request.method === 'OPTIONS') return preflight(cors, handler.method);
   requireMethod(request, handler.method);
   authorize(request, env);
-  return json(200, await handler.run(request, url, env));
+  return json(200, await handler.run(request, url, env, match));
 }
 
-// The client checks userId itself (a string of 1-30 allowed characters) before sending anything.
-const ROUTES = {
-  '/faceid/nonce': {
+/** The route whose `path` matches the whole of `pathname`, and the match (its groups are the
+ * route's parameters); none when no route matches. */
+function findRoute(pathname) {
+  for (const handler of ROUTES) {
+    const match = handler.path.exec(pathname);
+    if (match) return [handler, match];
+  }
+  return [];
+}
+
+// The client checks what it is given (userId, orderNo, name, idNo, ...) before sending anything.
+const ROUTES = [
+  {
+    path: /^\/faceid\/nonce$/,
     method: 'GET',
     async run(request, url, env) {
       const [userId, ...more] = url.searchParams.getAll('user_id');
@@ -97,14 +116,77 @@ const ROUTES = {
       return { value: ticket.value, expire_in: ticket.expire_in, expires_at: ticket.expires_at };
     },
   },
-  '/faceid/sdk-signature': {
+  {
+    path: /^\/faceid\/sdk-signature$/,
     method: 'POST',
     async run(request, url, env) {
       const { userId } = await readJsonBody(request);
       return ticketClient(env).sdkSignature(userId);
     },
   },
-};
+  {
+    path: /^\/faceid\/orders$/,
+    method: 'POST',
+    async run(request, url, env) {
+      const { userId, name, idNo, orderNo = nonceString(), callbackUrl, from } = await readJsonBody(request);
+      // Checked before the order is registered, so that a request refused here registers nothing.
+      requireAllowedCallback(callbackUrl, env);
+      if (from !== undefined && !H5_FROM.includes(from)) {
+        throw new RequestError(400, 'invalid_argument', `from must be one of ${H5_FROM.join(', ')}`, 'from');
+      }
+      const client = ticketClient(env);
+      const order = await client.registerOrder({ orderNo, userId, name, idNo });
+      const login = await client.h5LoginUrl({
+        orderNo: order.orderNo, faceId: order.faceId, userId, callbackUrl, from, optimalDomain: order.optimalDomain,
+      });
+      return { orderNo: order.orderNo, faceId: order.faceId, url: login.url, expires_at: login.expires_at };
+    },
+  },
+  {
+    path: /^\/faceid\/callbacks\/verify$/,
+    method: 'POST',
+    async run(request, url, env) {
+      const { code, orderNo, newSign } = await readJsonBody(request);
+      // Only the object holds the SIGN ticket before the current one, which a callback may be
+      // signed with if the token was replaced while the user was away. Whatever it cannot use
+      // (missing, not a string, a wrong sign) is `verified: false`.
+      return callCredentials(env, '/callback', { method: 'POST', body: JSON.stringify({ code, orderNo, newSign }) });
+    },
+  },
+  {
+    // orderNo is letters and digits: the segment is passed on as sent, and the client refuses
+    // anything else (a percent-encoded one included) with field `orderNo`.
+    path: /^\/faceid\/orders\/([^/]+)$/,
+    method: 'GET',
+    async run(request, url, env, [, orderNo]) {
+      return ticketClient(env).queryFaceRecord({ orderNo, files: 'none' });
+    },
+  },
+];
+
+/** Where the H5 page may be opened (the service's `from`). */
+const H5_FROM = ['browser', 'App'];
+
+/** The worker sends users to the H5 page, which sends them on to `callbackUrl`: only to an origin
+ * listed in ALLOWED_CALLBACKS, compared exactly after parsing (so `https://partner.example.evil`,
+ * `https://partner.example@evil` or another port are not it), and without credentials. */
+function requireAllowedCallback(callbackUrl, env) {
+  const refuse = (problem) => new RequestError(400, 'invalid_argument', `callbackUrl ${problem}`, 'callbackUrl');
+  if (typeof callbackUrl !== 'string') throw refuse('is required, as a string');
+  let url;
+  try {
+    url = new URL(callbackUrl);
+  } catch {
+    throw refuse('is not an absolute URL');
+  }
+  if (!listed(env.ALLOWED_CALLBACKS).includes(url.origin)) throw refuse('is not at an origin in ALLOWED_CALLBACKS');
+  if (url.username || url.password) throw refuse('may not carry credentials');
+}
+
+/** The entries of a comma-separated binding; none when it is unset. */
+function listed(binding) {
+  return (binding ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+}
 
 /** Per isolate, one client per WBappid. It keeps only settled values between requests, and asks
  * the object for each token it needs: workerd does not let one request await another's I/O. */
@@ -116,36 +198,48 @@ function ticketClient(env) {
     // The object's options, checked here (constructing does no I/O): a bad binding is then this
     // isolate's 500 `configuration`, rather than the object's failure arriving as `network`.
     configured(() => new FaceIdClient(ownerOptions(env))).free();
-    if (typeof env.FACEID_CREDENTIALS?.idFromName !== 'function') {
-      throw configurationError('FACEID_CREDENTIALS', 'is not a Durable Object namespace');
-    }
+    credentialsNamespace(env);
     client = configured(() => new FaceIdClient({ ...settings(env), tokenSource: tokenOwner(env) }));
     ticketClients.set(env.FACEID_APP_ID, client);
   }
   return client;
 }
 
-/** The WBappid's object as a token source. A stub is made for each call: a stub belongs to the
- * request that made it. */
+/** The WBappid's object as a token source. */
 function tokenOwner(env) {
-  const call = async (path, init) => {
-    const stub = env.FACEID_CREDENTIALS.get(env.FACEID_CREDENTIALS.idFromName(env.FACEID_APP_ID));
-    const response = await stub.fetch(`https://faceid-credentials${path}`, init);
-    const body = await response.json();
-    if (response.ok) return body;
-    throw Object.assign(new Error(body.error.message), body.error);
-  };
   return {
-    token: () => call('/token'),
-    rejected: (token) => call('/token/rejected', { method: 'POST', body: JSON.stringify({ token }) }),
+    token: () => callCredentials(env, '/token'),
+    rejected: (token) => callCredentials(env, '/token/rejected', { method: 'POST', body: JSON.stringify({ token }) }),
   };
+}
+
+function credentialsNamespace(env) {
+  if (typeof env.FACEID_CREDENTIALS?.idFromName !== 'function') {
+    throw configurationError('FACEID_CREDENTIALS', 'is not a Durable Object namespace');
+  }
+  return env.FACEID_CREDENTIALS;
+}
+
+/** Calls the WBappid's object; its failure is thrown as it answered it: a FaceIdError with every
+ * field (so that its kind keeps its status and `retry_after_ms`), anything else as a refusal.
+ * A stub is made for each call: a stub belongs to the request that made it. */
+async function callCredentials(env, path, init) {
+  const namespace = credentialsNamespace(env);
+  const stub = namespace.get(namespace.idFromName(env.FACEID_APP_ID));
+  const response = await stub.fetch(`https://faceid-credentials${path}`, init);
+  const body = await response.json();
+  if (response.ok) return body;
+  const { error } = body;
+  if (error.name === 'FaceIdError') throw Object.assign(new Error(error.message), error);
+  throw new RequestError(response.status, error.kind, error.message, error.field);
 }
 
 /**
  * The single owner of a WBappid's access token for the whole fleet, and its single flight. It
  * keeps the FaceIdClient that mints the token, persists its state (so an evicted object resumes
  * without minting a token, which would retire the one every isolate holds), and refreshes ahead
- * of time on an alarm set for the client's next token request.
+ * of time on an alarm set for the client's next token request. It also judges callbacks: its
+ * client holds the SIGN ticket of each token it had, the current one and the one before.
  */
 export class FaceIdCredentials {
   constructor(state, env) {
@@ -196,6 +290,7 @@ export class FaceIdCredentials {
     const { pathname } = new URL(request.url);
     if (pathname === '/token') return this.client.accessToken();
     if (pathname === '/token/rejected') return this.client.tokenRejected((await request.json()).token);
+    if (pathname === '/callback') return this.client.verifyCallback(await request.json());
     throw new RequestError(404, 'not_found', 'no such call');
   }
 
@@ -219,6 +314,7 @@ export class FaceIdCredentials {
   /** Saves the client's state when it changed, and arms the alarm for the client's next token
    * request: never sooner (a failing refresh must not loop), and at least a second ahead. */
   async settle() {
+    if (this.client.exportState() !== this.saved) await this.holdSignTicket();
     const nextRefreshAt = Math.max(this.client.nextRefreshAt(), Date.now() + 1000);
     const state = this.client.exportState();
     if (state !== this.saved) {
@@ -231,6 +327,18 @@ export class FaceIdCredentials {
       this.alarmAt = nextRefreshAt;
       await this.storage.setAlarm(nextRefreshAt);
     }
+  }
+
+  /**
+   * Fetches the SIGN ticket of a new token at once: when the token is replaced, the client keeps
+   * that ticket as the previous one, which a callback signed before the replacement needs. The
+   * ticket is cached with its token, so this sends nothing when it is already held; a failure
+   * is remembered by the client and only noted here.
+   */
+  async holdSignTicket() {
+    await this.client.signTicket().catch((error) => {
+      console.warn(`faceid credentials: no SIGN ticket yet: ${error.kind}: ${error.message}`);
+    });
   }
 }
 
@@ -340,8 +448,7 @@ function bodyTooLarge() {
 
 function corsHeaders(request, env) {
   const origin = request.headers.get('origin');
-  const allowed = (env.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
-  if (!origin || !allowed.includes(origin)) return { vary: 'Origin' };
+  if (!origin || !listed(env.ALLOWED_ORIGINS).includes(origin)) return { vary: 'Origin' };
   return { 'access-control-allow-origin': origin, vary: 'Origin' };
 }
 

@@ -244,6 +244,24 @@ export async function listen(handler, host = '127.0.0.1', port = 0) {
   return { server, port: bound, url: `http://${urlHost}:${bound}`, close };
 }
 
+/**
+ * A FaceID stand-in on 127.0.0.1: a token and a SIGN (or NONCE) ticket for anyone, and
+ * `answer(body)`, given the parsed JSON body, for every other request. Resolves like `listen`.
+ */
+export function standInService(answer) {
+  return listen(async (request, response) => {
+    let text = '';
+    for await (const chunk of request) text += chunk;
+    const body = request.url.startsWith('/api/oauth2/access_token')
+      ? { code: '0', access_token: 'T'.repeat(64), expire_in: 7200 }
+      : request.url.startsWith('/api/oauth2/api_ticket')
+        ? { code: '0', tickets: [{ value: 'S'.repeat(64), expire_in: 3600 }] }
+        : answer(text ? JSON.parse(text) : {});
+    response.setHeader('content-type', 'application/json');
+    response.end(JSON.stringify(body));
+  });
+}
+
 /** A port on 127.0.0.1 that was free a moment ago and has nothing listening on it now. */
 export async function closedPort() {
   const { port, close } = await listen(() => {});

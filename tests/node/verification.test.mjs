@@ -8,7 +8,7 @@ import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
 
 import {
-  DEFAULT_APP_ID, DEFAULT_SECRET, control, listen, realNow, rejection, walkH5, withEmulator,
+  DEFAULT_APP_ID, DEFAULT_SECRET, control, rejection, shiftClock, standInService, walkH5, withEmulator,
 } from './support.mjs';
 
 const PERSON = { name: '张三', idNo: '110101199003071234' };
@@ -138,7 +138,7 @@ describe('verifyCallback', () => {
     const login = await client.h5LoginUrl({ orderNo, faceId: order.faceId, userId: 'user_flow', callbackUrl: CALLBACK });
     const callback = await walkH5(login.url, 'pass');
     // The token (and with it the SIGN ticket) is replaced before the user comes back.
-    Date.now = () => realNow() + 21 * MINUTE_MS;
+    shiftClock(21 * MINUTE_MS);
     const before = (await control(emu, 'GET', 'counters')).apps[DEFAULT_APP_ID];
     await client.signTicket();
     const afterRefresh = (await control(emu, 'GET', 'counters')).apps[DEFAULT_APP_ID];
@@ -219,17 +219,9 @@ describe('h5LoginUrl', () => {
 
 describe('queryFaceRecord', () => {
   /** A FaceID stand-in whose result answer carries `padding` bytes of video. */
-  async function bigAnswers(padding) {
-    return listen((request, response) => {
-      const body = request.url.startsWith('/api/oauth2/access_token')
-        ? { code: '0', access_token: 'T'.repeat(64), expire_in: 7200 }
-        : request.url.startsWith('/api/oauth2/api_ticket')
-          ? { code: '0', tickets: [{ value: 'S'.repeat(64), expire_in: 3600 }] }
-          : { code: '0', msg: 'ok', result: { orderNo: 'big1', liveRate: '99', similarity: '88.5', occurredTime: '20261202120000', video: 'v'.repeat(padding) } };
-      response.setHeader('content-type', 'application/json');
-      response.end(JSON.stringify(body));
-    });
-  }
+  const bigAnswers = (padding) => standInService(() => ({
+    code: '0', msg: 'ok', result: { orderNo: 'big1', liveRate: '99', similarity: '88.5', occurredTime: '20261202120000', video: 'v'.repeat(padding) },
+  }));
 
   it('reads up to 16 MiB when files are asked for, and 64 KiB otherwise', async () => {
     const server = await bigAnswers(200_000);
