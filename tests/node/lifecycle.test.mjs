@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import {
-  DEFAULT_APP_ID, DEFAULT_SECRET, control, issueToken, listen, realNow, rejection, requestCounts, shiftClock,
+  DEFAULT_APP_ID, DEFAULT_SECRET, control, credentialService, issueToken, realNow, rejection, requestCounts, shiftClock,
   withEmulator,
 } from './support.mjs';
 
@@ -167,28 +167,15 @@ describe('forced refresh', () => {
 });
 
 describe('arrivals are checked', () => {
-  /** A FaceID stand-in answering a token of `tokenLength` characters and `ticket` as the ticket value. */
-  async function oddService(tokenLength, ticket) {
-    let requests = 0;
-    const server = await listen((request, response) => {
-      requests += 1;
-      const body = request.url.startsWith('/api/oauth2/access_token')
-        ? { code: '0', access_token: 'T'.repeat(tokenLength), expire_in: 7200 }
-        : { code: '0', tickets: [{ value: ticket, expire_in: 120 }] };
-      response.setHeader('content-type', 'application/json');
-      response.end(JSON.stringify(body));
-    });
-    return { ...server, requests: () => requests };
-  }
 
   it('a 90-character token is used; a 129-character one is bad_response and counted as a failure', async () => {
-    const documented = await oddService(90, 'ticket-value');
+    const documented = await credentialService(90, 'ticket-value');
     const usable = newClient({ endpoint: documented.url });
     assert.equal((await usable.accessToken()).value.length, 90);
     assert.equal((await usable.nonceTicket('u')).value, 'ticket-value');
     await documented.close();
 
-    const long = await oddService(129, 'ticket-value');
+    const long = await credentialService(129, 'ticket-value');
     const client = newClient({ endpoint: long.url });
     const error = await failure(client.accessToken(), 'bad_response');
     assert.match(error.message, /1-128 visible ASCII/);
@@ -199,14 +186,14 @@ describe('arrivals are checked', () => {
 
   it('an empty or overlong ticket value is bad_response', async () => {
     for (const ticket of ['', 't'.repeat(129), 'tab\tinside']) {
-      const service = await oddService(64, ticket);
+      const service = await credentialService(64, ticket);
       await failure(newClient({ endpoint: service.url }).signTicket(), 'bad_response');
       await service.close();
     }
   });
 
   it('fetchNonceTicket takes access tokens of up to 128 visible ASCII characters', async () => {
-    const service = await oddService(64, 'ticket-value');
+    const service = await credentialService(64, 'ticket-value');
     const options = { appId: DEFAULT_APP_ID, userId: 'u', endpoint: service.url };
     assert.equal((await api.fetchNonceTicket({ ...options, accessToken: 'a'.repeat(128) })).value, 'ticket-value');
     const error = await failure(api.fetchNonceTicket({ ...options, accessToken: 'a'.repeat(129) }), 'invalid_argument');

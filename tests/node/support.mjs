@@ -63,6 +63,22 @@ export async function bundleWorker(dir) {
   return outDir;
 }
 
+/**
+ * Bundles `source`, a module worker that imports the installed package by name, the way
+ * `wrangler deploy` would; resolves to the bundle's directory (see `bundledWorker`).
+ */
+export async function bundleTestWorker(name, source) {
+  const { dir } = await installPackage();
+  writeFileSync(join(dir, 'worker.js'), source);
+  writeFileSync(join(dir, 'wrangler.toml'), [
+    `name = "${name}"`,
+    'main = "worker.js"',
+    `compatibility_date = "${COMPATIBILITY_DATE}"`,
+    '',
+  ].join('\n'));
+  return bundleWorker(dir);
+}
+
 /** Miniflare worker options that load a bundle made by `bundleWorker`. */
 export function bundledWorker(bundleDir) {
   return {
@@ -260,6 +276,23 @@ export function standInService(answer) {
     response.setHeader('content-type', 'application/json');
     response.end(JSON.stringify(body));
   });
+}
+
+/**
+ * A FaceID stand-in answering an access token of `tokenLength` characters and `ticket` as every
+ * ticket's value, for the checks of what arrives; counts the requests it answered.
+ */
+export async function credentialService(tokenLength, ticket) {
+  let requests = 0;
+  const server = await listen((request, response) => {
+    requests += 1;
+    const body = request.url.startsWith('/api/oauth2/access_token')
+      ? { code: '0', access_token: 'T'.repeat(tokenLength), expire_in: 7200 }
+      : { code: '0', tickets: [{ value: ticket, expire_in: 120 }] };
+    response.setHeader('content-type', 'application/json');
+    response.end(JSON.stringify(body));
+  });
+  return { ...server, requests: () => requests };
 }
 
 /** A port on 127.0.0.1 that was free a moment ago and has nothing listening on it now. */

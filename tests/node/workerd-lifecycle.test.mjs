@@ -14,16 +14,14 @@
 // for the one elapsed lower bound asserted here.
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 
 import { Miniflare } from 'miniflare';
 
 import { startEmulator } from '../emulator/emulator.mjs';
 import {
-  COMPATIBILITY_DATE, DEFAULT_APP_ID, DEFAULT_SECRET, bundleWorker, bundledWorker, control, installPackage, issueToken,
-  listen, requestCounts,
+  DEFAULT_APP_ID, DEFAULT_SECRET, bundleTestWorker, bundledWorker, control, credentialService, issueToken,
+  requestCounts,
 } from './support.mjs';
 
 const MINUTE_MS = 60_000;
@@ -206,15 +204,7 @@ let emu;
 let mf;
 
 before(async () => {
-  const { dir } = await installPackage();
-  writeFileSync(join(dir, 'worker.js'), WORKER);
-  writeFileSync(join(dir, 'wrangler.toml'), [
-    'name = "faceid-edge-workerd-lifecycle-test"',
-    'main = "worker.js"',
-    `compatibility_date = "${COMPATIBILITY_DATE}"`,
-    '',
-  ].join('\n'));
-  const bundleDir = await bundleWorker(dir);
+  const bundleDir = await bundleTestWorker('faceid-edge-workerd-lifecycle-test', WORKER);
   mf = new Miniflare(bundledWorker(bundleDir));
   await mf.ready;
   emu = await startEmulator();
@@ -319,22 +309,9 @@ describe('token lifecycle inside workerd (wrangler bundle, Miniflare)', () => {
   });
 
   describe('arrivals are checked', () => {
-    /** A FaceID stand-in answering a token of `tokenLength` characters and `ticket` as the ticket value. */
-    async function oddService(tokenLength, ticket) {
-      let requests = 0;
-      const server = await listen((request, response) => {
-        requests += 1;
-        const body = request.url.startsWith('/api/oauth2/access_token')
-          ? { code: '0', access_token: 'T'.repeat(tokenLength), expire_in: 7200 }
-          : { code: '0', tickets: [{ value: ticket, expire_in: 120 }] };
-        response.setHeader('content-type', 'application/json');
-        response.end(JSON.stringify(body));
-      });
-      return { ...server, requests: () => requests };
-    }
 
     it('a 90-character token is used', async () => {
-      const service = await oddService(90, 'ticket-value');
+      const service = await credentialService(90, 'ticket-value');
       try {
         const { token, nonce } = await runCase('arrivals', { endpoint: service.url });
         assert.equal(succeeded(token).value.length, 90);
@@ -346,7 +323,7 @@ describe('token lifecycle inside workerd (wrangler bundle, Miniflare)', () => {
     });
 
     it('a 129-character token is bad_response and counted as a failure', async () => {
-      const service = await oddService(129, 'ticket-value');
+      const service = await credentialService(129, 'ticket-value');
       try {
         const { token, nonce } = await runCase('arrivals', { endpoint: service.url });
         const error = failed(token, 'bad_response');

@@ -3,7 +3,7 @@
 // and the .wasm import), run by Miniflare, calling the FaceID emulator.
 
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 
@@ -11,7 +11,7 @@ import { Miniflare } from 'miniflare';
 
 import { startEmulator } from '../emulator/emulator.mjs';
 import {
-  COMPATIBILITY_DATE, DEFAULT_APP_ID, assertEmulatorTicket, bundleWorker, bundledWorker, closedPort, control, installPackage, issueToken,
+  DEFAULT_APP_ID, assertEmulatorTicket, bundleTestWorker, bundledWorker, closedPort, control, issueToken,
 } from './support.mjs';
 
 const TICKET_PATH = '/api/oauth2/api_ticket';
@@ -46,15 +46,7 @@ let bundleDir;
 let token;
 
 before(async () => {
-  const { dir } = await installPackage();
-  writeFileSync(join(dir, 'worker.js'), WORKER);
-  writeFileSync(join(dir, 'wrangler.toml'), [
-    'name = "faceid-edge-workerd-test"',
-    'main = "worker.js"',
-    `compatibility_date = "${COMPATIBILITY_DATE}"`,
-    '',
-  ].join('\n'));
-  bundleDir = await bundleWorker(dir);
+  bundleDir = await bundleTestWorker('faceid-edge-workerd-test', WORKER);
   mf = new Miniflare(bundledWorker(bundleDir));
   await mf.ready;
   emu = await startEmulator();
