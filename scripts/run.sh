@@ -36,6 +36,8 @@ dev_vars_ours=
 state_dir=
 cleanup() {
   trap - EXIT INT TERM
+  # Cleaning up goes on whatever fails: after a Ctrl-C the children may be gone already.
+  set +e
   ((${#pids[@]})) && kill -TERM "${pids[@]}" 2>/dev/null
   wait 2>/dev/null
   [[ -n $dev_vars_ours ]] && rm -f "$dev_vars"
