@@ -13,6 +13,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, afterEach, before, beforeEach } from 'node:test';
 import { promisify } from 'node:util';
 
+import { Miniflare } from 'miniflare';
+
 import { DEFAULT_APP_ID, DEFAULT_SECRET, startEmulator } from '../emulator/emulator.mjs';
 import { PACKAGE_FILES } from '../../scripts/package-files.mjs';
 
@@ -67,7 +69,7 @@ export async function bundleWorker(dir) {
  * Bundles `source`, a module worker that imports the installed package by name, the way
  * `wrangler deploy` would; resolves to the bundle's directory (see `bundledWorker`).
  */
-export async function bundleTestWorker(name, source) {
+async function bundleTestWorker(name, source) {
   const { dir } = await installPackage();
   writeFileSync(join(dir, 'worker.js'), source);
   writeFileSync(join(dir, 'wrangler.toml'), [
@@ -203,6 +205,27 @@ export function withEmulator(started) {
     Date.now = realNow;
     await control(emu, 'DELETE', 'fault');
   });
+}
+
+/**
+ * Registers the hooks of a suite that runs `source` (a module worker importing the installed
+ * package by name, see `bundleTestWorker`) in workerd against an in-process emulator:
+ * `started({ mf, emu, bundleDir })` once both are up; the emulator is reset before each test and
+ * left without faults after it; at the end both stop.
+ */
+export function workerAgainstEmulator(name, source, started) {
+  let mf;
+  let emu;
+  before(async () => {
+    const bundleDir = await bundleTestWorker(name, source);
+    mf = new Miniflare(bundledWorker(bundleDir));
+    await mf.ready;
+    emu = await startEmulator();
+    started({ mf, emu, bundleDir });
+  });
+  after(() => Promise.all([mf?.dispose(), emu?.close()]));
+  beforeEach(() => control(emu, 'POST', 'reset', {}));
+  afterEach(() => control(emu, 'DELETE', 'fault'));
 }
 
 /** The emulator's request counters of `appId`, zeros where it saw none. */

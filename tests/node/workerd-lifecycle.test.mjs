@@ -14,14 +14,10 @@
 // for the one elapsed lower bound asserted here.
 
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
-import { Miniflare } from 'miniflare';
-
-import { startEmulator } from '../emulator/emulator.mjs';
 import {
-  DEFAULT_APP_ID, DEFAULT_SECRET, bundleTestWorker, bundledWorker, control, credentialService, issueToken,
-  requestCounts,
+  DEFAULT_APP_ID, DEFAULT_SECRET, control, credentialService, issueToken, requestCounts, workerAgainstEmulator,
 } from './support.mjs';
 
 const MINUTE_MS = 60_000;
@@ -202,25 +198,7 @@ export default {
 
 let emu;
 let mf;
-
-before(async () => {
-  const bundleDir = await bundleTestWorker('faceid-edge-workerd-lifecycle-test', WORKER);
-  mf = new Miniflare(bundledWorker(bundleDir));
-  await mf.ready;
-  emu = await startEmulator();
-});
-
-after(async () => {
-  await Promise.all([mf?.dispose(), emu?.close()]);
-});
-
-beforeEach(async () => {
-  await control(emu, 'POST', 'reset', {});
-});
-
-afterEach(async () => {
-  await control(emu, 'DELETE', 'fault');
-});
+workerAgainstEmulator('faceid-edge-workerd-lifecycle-test', WORKER, (started) => ({ mf, emu } = started));
 
 const counts = () => requestCounts(emu);
 const fault = (body) => control(emu, 'POST', 'fault', body);

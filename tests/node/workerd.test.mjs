@@ -5,13 +5,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 
-import { Miniflare } from 'miniflare';
-
-import { startEmulator } from '../emulator/emulator.mjs';
 import {
-  DEFAULT_APP_ID, assertEmulatorTicket, bundleTestWorker, bundledWorker, closedPort, control, issueToken,
+  DEFAULT_APP_ID, assertEmulatorTicket, closedPort, control, issueToken, workerAgainstEmulator,
 } from './support.mjs';
 
 const TICKET_PATH = '/api/oauth2/api_ticket';
@@ -44,25 +41,10 @@ let emu;
 let mf;
 let bundleDir;
 let token;
-
-before(async () => {
-  bundleDir = await bundleTestWorker('faceid-edge-workerd-test', WORKER);
-  mf = new Miniflare(bundledWorker(bundleDir));
-  await mf.ready;
-  emu = await startEmulator();
-});
-
-after(async () => {
-  await Promise.all([mf?.dispose(), emu?.close()]);
-});
+workerAgainstEmulator('faceid-edge-workerd-test', WORKER, (started) => ({ mf, emu, bundleDir } = started));
 
 beforeEach(async () => {
-  await control(emu, 'POST', 'reset', {});
   token = await issueToken(emu);
-});
-
-afterEach(async () => {
-  await control(emu, 'DELETE', 'fault');
 });
 
 /** Calls the worker with `options` as query parameters; resolves to its JSON answer. */
