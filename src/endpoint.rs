@@ -51,7 +51,7 @@ impl Endpoint {
         }
         let path = path.trim_end_matches('/');
         Ok(Endpoint {
-            base: format!("{scheme}://{}{path}", authority.to_ascii_lowercase()),
+            base: [&*scheme, "://", &authority.to_ascii_lowercase(), path].concat(),
         })
     }
 
@@ -62,7 +62,7 @@ impl Endpoint {
 
     /// `{base}{path}?k=v&...` with every value percent-encoded.
     pub fn url(&self, path: &str, query: &[(&str, &str)]) -> String {
-        let mut url = format!("{}{path}", self.base);
+        let mut url = [&self.base, path].concat();
         push_query(&mut url, query);
         url
     }

@@ -8,7 +8,7 @@
 //! worker's status map are checked against it (`tests/contracts.rs`).
 
 use crate::redacted::REDACTED;
-use crate::text::{percent_encode, replace_all};
+use crate::text::{decimal, percent_encode, replace_all};
 use std::fmt;
 
 /// The stable, machine-readable class of a [`FaceIdError`]; reaches JS as `error.kind`.
@@ -204,30 +204,49 @@ impl FaceIdError {
     }
 }
 
-impl fmt::Display for FaceIdError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl FaceIdError {
+    /// The message for people, as `Display` writes it. Joined from its pieces rather than
+    /// formatted: the .wasm then carries no `core::fmt`.
+    pub fn message(&self) -> String {
         match self {
             FaceIdError::InvalidArgument { field, rule } => {
-                write!(f, "invalid argument: {field} {rule}")
+                ["invalid argument: ", field, " ", rule].concat()
             }
             FaceIdError::Api { code, msg, .. } => {
-                write!(f, "FaceID refused the request: code {code}: {msg}")
+                ["FaceID refused the request: code ", code, ": ", msg].concat()
             }
-            FaceIdError::Http { status } => write!(f, "FaceID answered HTTP {status}"),
-            FaceIdError::Network { detail } => write!(f, "could not reach FaceID: {detail}"),
-            FaceIdError::Host { detail, .. } => f.write_str(detail),
-            FaceIdError::Timeout { timeout_ms } => {
-                write!(f, "FaceID did not answer within {timeout_ms} ms")
+            FaceIdError::Http { status } => {
+                ["FaceID answered HTTP ", &decimal((*status).into())].concat()
             }
-            FaceIdError::Aborted => f.write_str("the request was aborted by its signal"),
+            FaceIdError::Network { detail } => ["could not reach FaceID: ", detail].concat(),
+            FaceIdError::Host { detail, .. } => detail.clone(),
+            FaceIdError::Timeout { timeout_ms } => [
+                "FaceID did not answer within ",
+                &decimal((*timeout_ms).into()),
+                " ms",
+            ]
+            .concat(),
+            FaceIdError::Aborted => String::from("the request was aborted by its signal"),
             FaceIdError::BadResponse { reason } => {
-                write!(f, "FaceID sent an unusable response: {reason}")
+                ["FaceID sent an unusable response: ", reason].concat()
             }
             FaceIdError::BackingOff {
                 cause,
                 retry_after_ms,
-            } => write!(f, "{cause} (not asked again for {retry_after_ms} ms)"),
+            } => [
+                &cause.message(),
+                " (not asked again for ",
+                &decimal((*retry_after_ms).into()),
+                " ms)",
+            ]
+            .concat(),
         }
+    }
+}
+
+impl fmt::Display for FaceIdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
     }
 }
 

@@ -1,6 +1,8 @@
 //! The FaceID signature: the values (not the keys) sorted, concatenated, SHA-1, upper-case hex.
 //! Also the 32-character nonce that goes into it.
 
+use crate::text::hex_digit;
+
 /// Signs `values`: sorts them in plain code-unit order, concatenates them without separator and
 /// returns the SHA-1 of the UTF-8 bytes as 40 upper-case hex digits. Duplicates are kept.
 pub fn sign<S: AsRef<str>>(values: &[S]) -> String {
@@ -16,7 +18,13 @@ pub fn sign<S: AsRef<str>>(values: &[S]) -> String {
     for value in sorted {
         hasher.update(value.as_bytes());
     }
-    hasher.digest().to_string().to_ascii_uppercase()
+    // Hex by hand: the digest's `Display` would bring `core::fmt` into the .wasm.
+    let mut hex = String::with_capacity(40);
+    for byte in hasher.digest().bytes() {
+        hex.push(hex_digit(byte >> 4));
+        hex.push(hex_digit(byte & 0x0f));
+    }
+    hex
 }
 
 /// What the front end needs to start the FaceID app SDK: the values it passes, and their

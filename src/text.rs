@@ -1,5 +1,7 @@
 //! Text helpers shared by the URL, error and callback code. Written out by hand: `str`'s own
-//! substring search and a URL crate would bring kilobytes of .wasm for these few lines.
+//! substring search and a URL crate would bring kilobytes of .wasm for these few lines, and
+//! `format!` or `to_string` on a number would bring `core::fmt` (messages are joined from their
+//! pieces with `concat`, numbers written with [`decimal`]).
 //!
 //! This module imports nothing from the crate, so every other module may use it.
 
@@ -28,27 +30,51 @@ pub(crate) fn replace_all(text: &str, needle: &str, with: &str) -> String {
     out
 }
 
+/// `number` in decimal, e.g. `-42`.
+pub(crate) fn decimal(number: i64) -> String {
+    let mut digits = Vec::with_capacity(20);
+    let mut rest = number.unsigned_abs();
+    loop {
+        // `rest % 10` is below 10: the cast keeps it.
+        digits.push(b'0' + (rest % 10) as u8);
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if number < 0 {
+        digits.push(b'-');
+    }
+    digits
+        .iter()
+        .rev()
+        .map(|&digit| char::from(digit))
+        .collect()
+}
+
+/// The upper-case hex digit of a nibble (0-15).
+pub(crate) fn hex_digit(nibble: u8) -> char {
+    char::from(if nibble < 10 {
+        b'0' + nibble
+    } else {
+        b'A' + nibble - 10
+    })
+}
+
 fn is_unreserved(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
 }
 
 /// RFC 3986 percent-encoding of everything but the unreserved characters.
 pub(crate) fn percent_encode(value: &str) -> String {
-    let hex = |nibble: u8| {
-        char::from(if nibble < 10 {
-            b'0' + nibble
-        } else {
-            b'A' + nibble - 10
-        })
-    };
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         if is_unreserved(byte) {
             out.push(char::from(byte));
         } else {
             out.push('%');
-            out.push(hex(byte >> 4));
-            out.push(hex(byte & 0x0f));
+            out.push(hex_digit(byte >> 4));
+            out.push(hex_digit(byte & 0x0f));
         }
     }
     out
@@ -71,4 +97,31 @@ pub(crate) fn form_decode(text: &str) -> Option<String> {
         });
     }
     String::from_utf8(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_writes_what_display_writes() {
+        for number in [
+            0,
+            7,
+            -7,
+            10,
+            66_660_004,
+            -9_007_199_254_740_991,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            assert_eq!(decimal(number), number.to_string());
+        }
+    }
+
+    #[test]
+    fn hex_digits_are_upper_case() {
+        let digits: String = (0..16).map(hex_digit).collect();
+        assert_eq!(digits, "0123456789ABCDEF");
+    }
 }

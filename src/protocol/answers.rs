@@ -6,6 +6,7 @@ use super::json::{JsonKind, JsonView};
 use crate::error::FaceIdError;
 use crate::params::is_credential;
 use crate::redacted::Redacted;
+use crate::text::decimal;
 use serde::Serialize;
 
 /// The longest `expire_in` accepted (ten years): anything larger is a broken answer, and keeps
@@ -107,9 +108,9 @@ fn credential<J: JsonView>(
     if is_credential(&value) {
         Ok(value.into())
     } else {
-        Err(FaceIdError::bad_response(format!(
-            "{what} is not 1-128 visible ASCII characters"
-        )))
+        Err(FaceIdError::bad_response(
+            [what, " is not 1-128 visible ASCII characters"].concat(),
+        ))
     }
 }
 
@@ -159,11 +160,15 @@ pub(crate) fn api_error<J: JsonView>(answer: &J, code: String) -> FaceIdError {
 fn number_text(number: f64) -> String {
     if number.fract() == 0.0 && number.abs() < 9_007_199_254_740_992.0 {
         // Exact: a whole number within the integers a double holds.
-        let whole = number as i64;
-        whole.to_string()
+        decimal(number as i64)
     } else {
         String::from("non-integer")
     }
+}
+
+/// `bad_response` about the answer's member `key`: "`key` is missing", and the like.
+pub(crate) fn member_error(key: &str, what: &str) -> FaceIdError {
+    FaceIdError::bad_response(["`", key, what].concat())
 }
 
 pub(crate) fn optional_string<J: JsonView>(object: &J, key: &str) -> Option<String> {
@@ -173,13 +178,11 @@ pub(crate) fn optional_string<J: JsonView>(object: &J, key: &str) -> Option<Stri
 pub(crate) fn non_empty_string<J: JsonView>(object: &J, key: &str) -> Result<String, FaceIdError> {
     let value = object
         .member(key)
-        .ok_or_else(|| FaceIdError::bad_response(format!("`{key}` is missing")))?;
+        .ok_or_else(|| member_error(key, "` is missing"))?;
     match value.string() {
         Some(text) if !text.is_empty() => Ok(text),
-        Some(_) => Err(FaceIdError::bad_response(format!("`{key}` is empty"))),
-        None => Err(FaceIdError::bad_response(format!(
-            "`{key}` is not a string"
-        ))),
+        Some(_) => Err(member_error(key, "` is empty")),
+        None => Err(member_error(key, "` is not a string")),
     }
 }
 

@@ -2,6 +2,7 @@
 //! tested (and fuzzed) on the host; the fetch transport feeds it each chunk it reads.
 
 use crate::error::FaceIdError;
+use crate::text::decimal;
 
 /// The most body bytes read from any answer; reading stops past it.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -37,7 +38,12 @@ impl BodyBudget {
                 Ok(())
             }
             _ => Err(FaceIdError::BadResponse {
-                reason: format!("the body is larger than {} bytes", self.limit),
+                reason: [
+                    "the body is larger than ",
+                    &decimal(i64::try_from(self.limit).unwrap_or(i64::MAX)),
+                    " bytes",
+                ]
+                .concat(),
             }),
         }
     }

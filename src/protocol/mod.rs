@@ -28,4 +28,6 @@ pub use json::parse_body;
 pub use json::{JsonKind, JsonView};
 pub use requests::{AccessTokenRequest, FaceIdRequest, NonceTicketRequest, SignTicketRequest};
 
-pub(crate) use answers::{api_error, check_code, non_empty_string, optional_string, read_code};
+pub(crate) use answers::{
+    api_error, check_code, member_error, non_empty_string, optional_string, read_code,
+};

@@ -6,7 +6,8 @@ use super::inputs::{FaceId, OrderNo};
 use crate::endpoint::Endpoint;
 use crate::error::FaceIdError;
 use crate::protocol::{
-    api_error, check_code, non_empty_string, optional_string, read_code, JsonKind, JsonView,
+    api_error, check_code, member_error, non_empty_string, optional_string, read_code, JsonKind,
+    JsonView,
 };
 use crate::redacted::Redacted;
 use serde::Serialize;
@@ -154,16 +155,14 @@ fn optional_text<J: JsonView>(object: &J, key: &str) -> Result<Option<String>, F
     match value.kind() {
         JsonKind::Null => Ok(None),
         JsonKind::String => Ok(value.string().filter(|text| !text.is_empty())),
-        _ => Err(FaceIdError::bad_response(format!(
-            "`{key}` is not a string"
-        ))),
+        _ => Err(member_error(key, "` is not a string")),
     }
 }
 
 /// A score sent as a JSON number or a decimal string (`"99.5"`); `None` when missing, `null` or
 /// empty.
 fn score<J: JsonView>(object: &J, key: &str) -> Result<Option<f64>, FaceIdError> {
-    let not_a_number = || FaceIdError::bad_response(format!("`{key}` is not a number"));
+    let not_a_number = || member_error(key, "` is not a number");
     match object.member(key) {
         Some(value) if value.kind() == JsonKind::Number => value
             .number()

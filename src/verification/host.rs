@@ -43,7 +43,7 @@ impl OptimalDomain {
     pub fn origin(&self) -> String {
         let (host, _) = split_port(&self.0);
         let scheme = if is_loopback(host) { "http" } else { "https" };
-        format!("{scheme}://{}", self.0)
+        [scheme, "://", &self.0].concat()
     }
 }
 

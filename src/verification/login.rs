@@ -70,7 +70,7 @@ impl H5Login {
             Some(domain) => domain.origin(),
             None => OptimalDomain::of_endpoint(endpoint).origin(),
         };
-        let mut url = format!("{origin}{H5_LOGIN_PATH}");
+        let mut url = origin + H5_LOGIN_PATH;
         let mut query = vec![
             ("appId", app_id),
             ("version", version),

@@ -377,15 +377,19 @@ fn describe(error: &JsValue) -> String {
             .as_string()
             .unwrap_or_else(|| String::from("the request failed"));
     };
-    let mut detail = format!(
-        "{}: {}",
-        String::from(error.name()),
-        String::from(error.message())
-    );
-    if let Some(cause) = error.cause().dyn_ref::<js_sys::Error>() {
-        detail.push_str(&format!(" ({})", String::from(cause.message())));
+    let (name, message) = (String::from(error.name()), String::from(error.message()));
+    match error.cause().dyn_ref::<js_sys::Error>() {
+        Some(cause) => [
+            &name,
+            ": ",
+            &message,
+            " (",
+            &String::from(cause.message()),
+            ")",
+        ]
+        .concat(),
+        None => [&name, ": ", &message].concat(),
     }
-    detail
 }
 
 /// Runs `work` unless `signal` fires first, in which case `work` is dropped (cancelling any

@@ -49,7 +49,7 @@ impl From<FaceIdError> for JsValue {
 
 /// A JS `Error` named `FaceIdError` with `kind`, the details of its variant and `cause`.
 fn js_error(error: &FaceIdError, cause: Option<&JsValue>) -> JsValue {
-    let message = error.to_string();
+    let message = error.message();
     let js = match cause {
         Some(cause) => {
             let options = Object::new();

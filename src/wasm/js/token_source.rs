@@ -126,7 +126,7 @@ fn source_failure(error: JsValue) -> FaceIdError {
 
 fn source_failed(message: &str, rejection: JsValue) -> FaceIdError {
     FaceIdError::Host {
-        detail: format!("the token source failed: {message}"),
+        detail: ["the token source failed: ", message].concat(),
         cause: HostCause::new(rejection),
     }
 }
