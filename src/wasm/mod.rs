@@ -9,6 +9,7 @@ mod js;
 mod json;
 mod sys;
 mod transport;
+mod wait;
 
 pub use api::{fetch_nonce_ticket, nonce_string};
 

@@ -23,6 +23,19 @@ extern "C" {
     #[wasm_bindgen(js_name = setTimeout)]
     pub fn set_timeout(handler: &js_sys::Function, ms: u32) -> JsValue;
 
+    /// A promise whose `then` takes plain functions (js-sys's takes closures).
+    pub type Thenable;
+
+    /// `promise.then(resolved, rejected)`. Its own promise is not needed: the outcome arrives
+    /// through the callbacks.
+    #[wasm_bindgen(method, js_name = then)]
+    pub fn then(this: &Thenable, resolved: &JsValue, rejected: &JsValue);
+
+    /// `setTimeout(handler, ms, argument)`: `handler` is called with `argument`.
+    #[wasm_bindgen(js_name = setTimeout)]
+    pub fn set_timeout_with_argument(handler: &js_sys::Function, ms: u32, argument: u32)
+        -> JsValue;
+
     #[wasm_bindgen(js_name = clearTimeout)]
     pub fn clear_timeout(handle: &JsValue);
 

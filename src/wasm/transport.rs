@@ -7,14 +7,14 @@ use crate::params::{Retries, TimeoutMs};
 use crate::protocol::{BodyBudget, BODY_LIMIT};
 use crate::text::find_str;
 use crate::wasm::sys::{self, Utf8Decoder};
-use js_sys::{Function, Promise, Uint8Array};
+use crate::wasm::wait::{Deadline, Fired, Settled};
+use js_sys::Uint8Array;
 use std::cell::Cell;
 use std::future::{poll_fn, Future};
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::task::Poll;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     AbortController, AbortSignal, ReadableStreamDefaultReader, RequestInit, RequestRedirect,
     Response,
@@ -116,7 +116,7 @@ pub(crate) async fn fetch_json(
             if js_sys::Date::now() + pause_ms >= deadline {
                 return Err(failure.error);
             }
-            sleep(pause_ms).await;
+            Deadline::new(js_sys::Date::now() + pause_ms).await;
         }
     };
     let bounded = within(deadline, timeout_ms, attempts);
@@ -138,7 +138,7 @@ async fn within<T>(
     work: impl Future<Output = Result<T, FaceIdError>>,
 ) -> Result<T, FaceIdError> {
     let mut work = pin!(work);
-    let mut expired = pin!(until(deadline));
+    let mut expired = pin!(Deadline::new(deadline));
     poll_fn(|cx| match work.as_mut().poll(cx) {
         Poll::Ready(result) => Poll::Ready(result),
         Poll::Pending => expired
@@ -147,47 +147,6 @@ async fn within<T>(
             .map(|()| Err(FaceIdError::Timeout { timeout_ms })),
     })
     .await
-}
-
-/// Resolves once the clock has reached `deadline`. Timers may fire early by the wall clock (Node
-/// arms them from a cached loop time), so the clock decides, not the timer.
-async fn until(deadline: f64) {
-    loop {
-        let left_ms = deadline - js_sys::Date::now();
-        if left_ms <= 0.0 {
-            return;
-        }
-        sleep(left_ms.ceil()).await;
-    }
-}
-
-/// Resolves after `ms`; the timer is cleared if the wait is dropped early.
-async fn sleep(ms: f64) {
-    let mut timer = JsValue::UNDEFINED;
-    let mut resolve = None;
-    let elapsed = Promise::new(&mut |resolve_fn, _| {
-        timer = sys::set_timeout(&resolve_fn, ms as u32);
-        resolve = Some(resolve_fn);
-    });
-    let _early = SettleOnDrop { timer, resolve };
-    // The promise only ever resolves.
-    let _ = JsFuture::from(elapsed).await;
-}
-
-/// Ends a wait dropped early: clears its timer and settles its promise anyway. A `JsFuture` of a
-/// promise that never settles keeps its callbacks, and the memory they hold, for good.
-struct SettleOnDrop {
-    timer: JsValue,
-    resolve: Option<Function>,
-}
-
-impl Drop for SettleOnDrop {
-    fn drop(&mut self) {
-        sys::clear_timeout(&self.timer);
-        if let Some(resolve) = &self.resolve {
-            let _ = resolve.call0(&JsValue::UNDEFINED);
-        }
-    }
 }
 
 thread_local! {
@@ -284,7 +243,7 @@ async fn send(
     } else {
         RequestRedirect::Error
     });
-    JsFuture::from(sys::fetch(request.url, &init)?).await
+    Settled::new(&sys::fetch(request.url, &init)?).await
 }
 
 fn refuses_redirect_error(error: &JsValue) -> bool {
@@ -308,7 +267,7 @@ async fn read_capped(
     let mut chunks = Vec::new();
     let mut budget = BodyBudget::with_limit(limit);
     loop {
-        let chunk = JsFuture::from(reader.read())
+        let chunk = Settled::new(&reader.read())
             .await
             .map_err(|error| network_failure(&error, sensitive))?;
         if sys::data_member(&chunk, &"done".into()).is_truthy() {
@@ -404,48 +363,11 @@ pub(crate) async fn abortable<T>(
     if signal.aborted() {
         return Err(FaceIdError::Aborted);
     }
-    let watch = AbortWatch::new(signal);
     let mut work = pin!(work);
-    let mut fired = JsFuture::from(watch.fired.clone());
+    let mut fired = pin!(Fired::new(signal));
     poll_fn(|cx| match work.as_mut().poll(cx) {
         Poll::Ready(result) => Poll::Ready(result),
-        Poll::Pending => Pin::new(&mut fired)
-            .poll(cx)
-            .map(|_| Err(FaceIdError::Aborted)),
+        Poll::Pending => fired.as_mut().poll(cx).map(|()| Err(FaceIdError::Aborted)),
     })
     .await
-}
-
-/// A promise that resolves when a signal fires; its listener is removed on drop.
-struct AbortWatch {
-    signal: AbortSignal,
-    fired: Promise,
-    resolve: Option<Function>,
-}
-
-impl AbortWatch {
-    fn new(signal: &AbortSignal) -> Self {
-        let mut resolve = None;
-        let fired = Promise::new(&mut |resolve_fn, _| resolve = Some(resolve_fn));
-        if let Some(resolve) = &resolve {
-            let _ = signal.add_event_listener_with_callback("abort", resolve);
-        }
-        AbortWatch {
-            signal: signal.clone(),
-            fired,
-            resolve,
-        }
-    }
-}
-
-impl Drop for AbortWatch {
-    fn drop(&mut self) {
-        if let Some(resolve) = &self.resolve {
-            let _ = self
-                .signal
-                .remove_event_listener_with_callback("abort", resolve);
-            // Settled even when the signal never fired, so its future's callbacks are freed.
-            let _ = resolve.call0(&JsValue::UNDEFINED);
-        }
-    }
 }

@@ -4,10 +4,10 @@
 use crate::error::{FaceIdError, HostCause};
 use crate::params::is_credential;
 use crate::protocol::Credential;
+use crate::wasm::wait::Settled;
 use crate::wasm::{LocalBoxFuture, TokenSource};
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 
 /// The owner's two methods, bound to the object they came from.
 pub(super) struct JsTokenSource {
@@ -53,7 +53,7 @@ impl TokenSource for JsTokenSource {
 /// rule holds for tokens from an owner as for tokens from the service.
 async fn source_answer(called: Result<JsValue, JsValue>) -> Result<Credential, FaceIdError> {
     let returned = called.map_err(source_failure)?;
-    let settled = JsFuture::from(Promise::resolve(&returned))
+    let settled = Settled::new(&Promise::resolve(&returned))
         .await
         .map_err(source_failure)?;
     let field = |name: &str| Reflect::get(&settled, &JsValue::from_str(name)).ok();
