@@ -1,7 +1,7 @@
 // The faceid-edge benchmark: does Rust/wasm cost users anything at the edge, against a plain-JS
 // client of the same contract (bench/plain-client.mjs)? One command, six sections, one summary:
 //
-//   node bench/run.mjs        (needs pkg/ built and `npm ci --prefix www`; about 70 s on 2 cores)
+//   node bench/run.mjs        (needs pkg/ built and `npm ci --prefix www`; about 2 minutes on 2 cores)
 //
 // Prints Markdown tables and writes the same results to bench/results.json. See bench/README.md.
 // Everything listens on and talks to 127.0.0.1 only. Every child process and Miniflare instance
@@ -31,7 +31,13 @@ const CALLS_STUB = { rounds: 7, warmup: 1000, n: 10_000 };
 const CALLS_HTTP = { rounds: 7, warmup: 300, n: 1000 };
 const COLD_NODE_SAMPLES = 10;
 const COLD_WORKERD_SAMPLES = 5;
-const LOAD = { initialWarmup: 1000, rounds: 10, warmup: 100, requests: 1000, concurrency: 16 };
+// Section 4 is repeated WORKER_RUNS times, each with workers started afresh, and its ratios are
+// stated as the median and min–max of the runs: one run of it moves too much on a shared machine.
+// Per run and variant: `initialWarmup` requests, then `rounds` × (`warmup` + `requests`). That is
+// 5 000 measured requests, so a run's p99 rests on its 50 slowest; the even number of rounds lets
+// each variant go first equally often.
+const WORKER_RUNS = 5;
+const LOAD = { initialWarmup: 500, rounds: 4, warmup: 100, requests: 1250, concurrency: 16 };
 const MEMORY_CALLS = 100_000;
 const API_KEY = 'bench-api-key';
 
@@ -221,6 +227,17 @@ export default {
 };
 `;
 
+// The application module of the Node cold start, written next to the snapshot's node_modules:
+// from there 'faceid-edge' resolves BY NAME through the exports map (the `node` condition), as
+// in an application. bench/child.mjs loads it before its clock starts and times the calls alone.
+const BY_NAME_MODULE = `import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+export const importByName = () => import('faceid-edge');
+export const requireByName = () => require('faceid-edge');
+`;
+
 // The plain variant of a worker is the same source bundled with "faceid-edge" aliased to the
 // plain client, which exports the same four names.
 const PLAIN_ALIAS = `\n[alias]\n"faceid-edge" = ${JSON.stringify(PLAIN_CLIENT)}\n`;
@@ -292,7 +309,11 @@ const median = (values) => {
 /** Nearest-rank percentile. */
 const percentile = (sorted, p) => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
 const fixed = (value, digits = 1) => (value === null || value === undefined ? 'n/a' : value.toFixed(digits));
-const ratio = (a, b) => `${(a / b).toFixed(2)}×`;
+/** Ours ÷ plain for each pair measured back to back (same index), then the median: each pair
+ * saw nearly the same machine, so drift in the background load mostly cancels. */
+const medianRatio = (ours, plain) => median(ours.map((value, i) => value / plain[i]));
+const times = (value) => (value === null ? 'n/a' : `${value.toFixed(2)}×`);
+const ratio = (a, b) => times(a / b);
 const bytes = (n) => n.toLocaleString('en-US');
 const kib = (n) => `${(n / KiB).toFixed(1)} KiB`;
 
@@ -325,8 +346,7 @@ async function perCall(ctx, kind, sizes) {
       ours: { cpuUs: stat('ours', 'cpuUs'), wallUs: stat('ours', 'wallUs') },
       plain: { cpuUs: stat('plain', 'cpuUs'), wallUs: stat('plain', 'wallUs') },
     };
-    // Paired: each round ran both variants back to back, so their ratio cancels drift in load.
-    const paired = (key) => median(rounds.map((round) => round[`ours.${api}`][key] / round[`plain.${api}`][key]));
+    const paired = (key) => medianRatio(rounds.map((round) => round[`ours.${api}`][key]), rounds.map((round) => round[`plain.${api}`][key]));
     result[api].cpuRatio = paired('cpuUs');
     result[api].wallRatio = paired('wallUs');
   }
@@ -382,9 +402,9 @@ async function coldWorkerd(bundleDir) {
 
 async function section3(ctx) {
   progress('section 3: cold start in Node and workerd');
-  const node = { ours: [], 'ours-web': [], plain: [] };
+  const node = { ours: [], 'ours-require': [], 'ours-web': [], plain: [] };
   for (let i = 0; i < COLD_NODE_SAMPLES; i++) {
-    for (const variant of Object.keys(node)) node[variant].push(await measureInChild(['cold', variant, ctx.pkgDir]));
+    for (const variant of Object.keys(node)) node[variant].push(await measureInChild(['cold', variant, ctx.pkgDir, ctx.byNameModule]));
   }
   const workerd = { ours: [], plain: [] };
   // One discarded sample each first: the first workerd start also pays for the disk cache.
@@ -393,29 +413,34 @@ async function section3(ctx) {
   for (let i = 0; i < COLD_WORKERD_SAMPLES; i++) {
     for (const variant of Object.keys(workerd)) workerd[variant].push(await coldWorkerd(ctx.bundles[`tiny-${variant}`].dir));
   }
-  const med = (samples, key) => median(samples.map((s) => s[key]));
-  const result = { node: {}, workerd: {} };
-  for (const [variant, samples] of Object.entries(node)) {
-    result.node[variant] = { importMs: med(samples, 'importMs'), firstCallMs: med(samples, 'firstCallMs'), totalMs: med(samples, 'totalMs'), samples };
-  }
-  for (const [variant, samples] of Object.entries(workerd)) {
-    result.workerd[variant] = { readyMs: med(samples, 'readyMs'), firstCallMs: med(samples, 'firstCallMs'), totalMs: med(samples, 'totalMs'), samples };
-  }
+  // Each sample's total against the plain sample taken right next to it (the variants interleave).
+  const summarized = (variants, loadKey) => Object.fromEntries(Object.entries(variants).map(([variant, samples]) => {
+    const med = (key) => median(samples.map((sample) => sample[key]));
+    const vsPlain = medianRatio(samples.map((sample) => sample.totalMs), variants.plain.map((sample) => sample.totalMs));
+    return [variant, { loadMs: med(loadKey), firstCallMs: med('firstCallMs'), totalMs: med('totalMs'), vsPlain, samples }];
+  }));
+  const result = { node: summarized(node, 'importMs'), workerd: summarized(workerd, 'readyMs') };
+  result.node.ours.oneInstance = node.ours.every((sample) => sample.oneInstance);
+  const row = (label, r, digits) => [label, fixed(r.loadMs, digits), fixed(r.firstCallMs, digits), fixed(r.totalMs, digits), times(r.vsPlain)];
   const n = result.node;
   const w = result.workerd;
   printTable('3. Cold start: load + instantiate + first fetchNonceTicket (stubbed fetch)',
     ['runtime / variant', 'load + instantiate ms', 'first call ms', 'total ms', 'total vs plain'],
     [
-      [`Node: ${OURS}, import pkg/node.mjs`, fixed(n.ours.importMs, 2), fixed(n.ours.firstCallMs, 2), fixed(n.ours.totalMs, 2), ratio(n.ours.totalMs, n.plain.totalMs)],
-      [`Node: ${OURS}, web glue + initSync`, fixed(n['ours-web'].importMs, 2), fixed(n['ours-web'].firstCallMs, 2), fixed(n['ours-web'].totalMs, 2), ratio(n['ours-web'].totalMs, n.plain.totalMs)],
-      [`Node: ${PLAIN}`, fixed(n.plain.importMs, 2), fixed(n.plain.firstCallMs, 2), fixed(n.plain.totalMs, 2), '1.00×'],
-      [`workerd: ${OURS} (new Miniflare → answer)`, fixed(w.ours.readyMs), fixed(w.ours.firstCallMs), fixed(w.ours.totalMs), ratio(w.ours.totalMs, w.plain.totalMs)],
-      [`workerd: ${PLAIN} (new Miniflare → answer)`, fixed(w.plain.readyMs), fixed(w.plain.firstCallMs), fixed(w.plain.totalMs), '1.00×'],
+      row(`Node: ${OURS}, import('faceid-edge')`, n.ours, 2),
+      row(`Node: ${OURS}, require('faceid-edge')`, n['ours-require'], 2),
+      row(`Node: ${OURS}, web glue + initSync`, n['ours-web'], 2),
+      row(`Node: ${PLAIN}, import(file URL)`, n.plain, 2),
+      row(`workerd: ${OURS} (new Miniflare → answer)`, w.ours, 1),
+      row(`workerd: ${PLAIN} (new Miniflare → answer)`, w.plain, 1),
     ],
     `Node: median of ${COLD_NODE_SAMPLES} fresh \`node\` processes per variant (interleaved); the clock starts after Node's lazy fetch `
-    + `machinery is loaded, at the \`import()\`. workerd: median of ${COLD_WORKERD_SAMPLES} fresh Miniflare instances per variant `
+    + 'machinery is loaded, at the `import()` or `require()`. faceid-edge is loaded by name from a module next to the snapshot\'s '
+    + `node_modules (exports map, \`node\` condition); \`import\` and \`require\` gave ${n.ours.oneInstance ? 'one instance' : 'TWO instances'}. `
+    + `workerd: median of ${COLD_WORKERD_SAMPLES} fresh Miniflare instances per variant `
     + '(after one discarded start each), a tiny worker bundled by wrangler; "load + instantiate" there is `new Miniflare` → `ready` '
-    + '(workerd process start, script and .wasm compile), "first call" is the first `dispatchFetch` answer.');
+    + '(workerd process start, script and .wasm compile), "first call" is the first `dispatchFetch` answer. '
+    + '"total vs plain": median of the ratios of samples taken next to each other.');
   return result;
 }
 
@@ -472,33 +497,33 @@ function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
 }
 
-async function section4(ctx) {
-  progress('section 4: worker throughput and latency in workerd');
-  // Two Durable Objects (one per variant) each take a token for IDAEMU01; every new token retires
-  // the previous one after the overlap. A long overlap keeps both valid for the whole section.
-  await emulatorControl(ctx.emulator, 'reset', { tokenOverlapMs: 3_600_000 });
+/** The www worker of `variant` in a fresh Miniflare, and the pid of its own workerd process. */
+async function startWorker(ctx, variant) {
+  const before = workerdPids();
+  const worker = miniflare({
+    ...bundledWorker(ctx.bundles[`www-${variant}`].dir),
+    bindings: {
+      FACEID_APP_ID: DEFAULT_APP_ID,
+      FACEID_SECRET: DEFAULT_SECRET,
+      FACEID_API_KEY: API_KEY,
+      FACEID_ENDPOINT: ctx.emulator.url,
+      ALLOWED_ORIGINS: 'http://127.0.0.1:8787',
+    },
+    durableObjects: { FACEID_CREDENTIALS: 'FaceIdCredentials' },
+  });
+  await worker.mf.ready;
+  const started = [...workerdPids()].filter((pid) => !before.has(pid));
+  return { ...worker, pid: started.length === 1 ? started[0] : null };
+}
+
+/** One run of section 4: both workers started afresh, warmed up, then the alternating rounds. */
+async function workerRun(ctx) {
   const workers = {};
-  for (const variant of ['ours', 'plain']) {
-    const before = workerdPids();
-    workers[variant] = miniflare({
-      ...bundledWorker(ctx.bundles[`www-${variant}`].dir),
-      bindings: {
-        FACEID_APP_ID: DEFAULT_APP_ID,
-        FACEID_SECRET: DEFAULT_SECRET,
-        FACEID_API_KEY: API_KEY,
-        FACEID_ENDPOINT: ctx.emulator.url,
-        ALLOWED_ORIGINS: 'http://127.0.0.1:8787',
-      },
-      durableObjects: { FACEID_CREDENTIALS: 'FaceIdCredentials' },
-    });
-    await workers[variant].mf.ready;
-    const started = [...workerdPids()].filter((pid) => !before.has(pid));
-    workers[variant].pid = started.length === 1 ? started[0] : null;
-  }
   const rounds = [];
   const pooled = { ours: [], plain: [] };
   const cpu = { ours: 0, plain: 0 };
   try {
+    for (const variant of ['ours', 'plain']) workers[variant] = await startWorker(ctx, variant);
     // Once per variant before the rounds: the Durable Object's first token, and workerd's JIT
     // tier-up of JS and wasm, belong to no round.
     for (const variant of ['ours', 'plain']) await load(workers[variant].mf, LOAD.initialWarmup, LOAD.concurrency);
@@ -522,37 +547,69 @@ async function section4(ctx) {
   } finally {
     await Promise.all(Object.values(workers).map((worker) => worker.dispose()));
   }
-  const result = { rounds, method: LOAD };
-  const measured = LOAD.rounds * LOAD.requests;
+  const run = { rounds };
   for (const variant of ['ours', 'plain']) {
     const sorted = pooled[variant].sort((a, b) => a - b);
-    result[variant] = {
+    run[variant] = {
       rps: median(rounds.map((round) => round[variant].rps)),
       p50: percentile(sorted, 50),
       p99: percentile(sorted, 99),
-      workerdCpuUsPerRequest: workers[variant].pid ? (cpu[variant] * 1e6) / measured : null,
+      cpuUs: workers[variant].pid ? (cpu[variant] * 1e6) / sorted.length : null,
     };
   }
   // Throughput: paired per round (both variants back to back). Latency: percentiles of all
-  // measured requests of a variant, pooled over the alternating rounds.
-  result.rpsRatio = median(rounds.map((round) => round.ours.rps / round.plain.rps));
-  result.p50Ratio = result.ours.p50 / result.plain.p50;
-  result.p99Ratio = result.ours.p99 / result.plain.p99;
-  const cpuUs = (variant) => fixed(result[variant].workerdCpuUsPerRequest, 0);
-  const cpuRatio = result.ours.workerdCpuUsPerRequest && result.plain.workerdCpuUsPerRequest
-    ? ratio(result.ours.workerdCpuUsPerRequest, result.plain.workerdCpuUsPerRequest) : 'n/a';
+  // measured requests of a variant in this run, pooled over its alternating rounds.
+  run.ratios = {
+    rps: medianRatio(rounds.map((round) => round.ours.rps), rounds.map((round) => round.plain.rps)),
+    p50: run.ours.p50 / run.plain.p50,
+    p99: run.ours.p99 / run.plain.p99,
+    cpuUs: run.ours.cpuUs && run.plain.cpuUs ? run.ours.cpuUs / run.plain.cpuUs : null,
+  };
+  return run;
+}
+
+/** A run's figures per variant, and their ratios under the same keys. */
+const WORKER_FIGURES = ['rps', 'p50', 'p99', 'cpuUs'];
+
+/** Median, min and max over the runs; null if a run could not measure it (no /proc). */
+function spread(values) {
+  if (values.includes(null)) return null;
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+}
+const range = (r) => (r === null ? 'n/a' : `${r.min.toFixed(2)}–${r.max.toFixed(2)}×`);
+
+async function section4(ctx) {
+  // Two Durable Objects per run (one per variant) each take a token for IDAEMU01; every new token
+  // retires the previous one after the overlap. A long overlap keeps them all valid for the section.
+  await emulatorControl(ctx.emulator, 'reset', { tokenOverlapMs: 3_600_000 });
+  const runs = [];
+  for (let i = 1; i <= WORKER_RUNS; i++) {
+    progress(`section 4: worker throughput, latency and CPU in workerd, run ${i} of ${WORKER_RUNS}`);
+    runs.push(await workerRun(ctx));
+  }
+  const result = { method: { runs: WORKER_RUNS, ...LOAD }, runs, ours: {}, plain: {}, ratios: {} };
+  for (const variant of ['ours', 'plain']) {
+    for (const key of WORKER_FIGURES) result[variant][key] = spread(runs.map((run) => run[variant][key]))?.median ?? null;
+  }
+  for (const key of WORKER_FIGURES) result.ratios[key] = spread(runs.map((run) => run.ratios[key]));
+  const figures = (label, r) => [label, fixed(r.rps, 0), fixed(r.p50, 2), fixed(r.p99, 2), fixed(r.cpuUs, 0)];
+  const ratios = (label, get) => [label, ...WORKER_FIGURES.map(get)];
   printTable('4. Worker (www/worker.js + Durable Object) in workerd against the emulator',
     ['variant', 'req/s', 'p50 ms', 'p99 ms', 'workerd CPU µs/req'],
     [
-      [OURS, fixed(result.ours.rps, 0), fixed(result.ours.p50, 2), fixed(result.ours.p99, 2), cpuUs('ours')],
-      [PLAIN, fixed(result.plain.rps, 0), fixed(result.plain.p50, 2), fixed(result.plain.p99, 2), cpuUs('plain')],
-      ['ours / plain', `${result.rpsRatio.toFixed(2)}×`, `${result.p50Ratio.toFixed(2)}×`, `${result.p99Ratio.toFixed(2)}×`, cpuRatio],
+      figures(`${OURS}, median of ${WORKER_RUNS} runs`, result.ours),
+      figures(`${PLAIN}, median of ${WORKER_RUNS} runs`, result.plain),
+      ...runs.map((run, i) => ratios(`ours / plain, run ${i + 1}`, (key) => times(run.ratios[key]))),
+      ratios(`ours / plain, median of ${WORKER_RUNS} runs`, (key) => times(result.ratios[key]?.median ?? null)),
+      ratios('ours / plain, min–max', (key) => range(result.ratios[key])),
     ],
-    `GET /faceid/nonce?user_id=… through \`mf.dispatchFetch\`, ${LOAD.concurrency} in flight. ${LOAD.initialWarmup} warm-up requests per `
-    + `variant, then ${LOAD.rounds} rounds, alternating which variant goes first, of ${LOAD.warmup} warm-up + ${LOAD.requests} measured `
-    + 'requests per variant. req/s: median over rounds; its ratio: median of the per-round ratios. p50/p99: over all measured '
-    + 'requests of a variant. workerd CPU: utime+stime of that variant\'s workerd process (/proc) over the measured requests. '
-    + 'The plain variant is the same worker.js bundled with `[alias] "faceid-edge" = bench/plain-client.mjs`.');
+    `GET /faceid/nonce?user_id=… through \`mf.dispatchFetch\`, ${LOAD.concurrency} in flight. ${WORKER_RUNS} runs, each with both `
+    + `workers started afresh: ${LOAD.initialWarmup} warm-up requests per variant, then ${LOAD.rounds} rounds, alternating which `
+    + `variant goes first, of ${LOAD.warmup} warm-up + ${LOAD.requests} measured requests per variant. Per run: req/s is the median `
+    + 'over rounds and its ratio the median of the per-round ratios; p50/p99 are over all measured requests of a variant; workerd '
+    + 'CPU is utime+stime of that variant\'s workerd process (/proc) over the measured requests. The figures above the runs are '
+    + 'the medians of the runs\' figures. The plain variant is the same worker.js bundled with '
+    + '`[alias] "faceid-edge" = bench/plain-client.mjs`.');
   return result;
 }
 
@@ -658,7 +715,7 @@ function summarize(results) {
     const gzip = s.size.files['.wasm (pkg/web, = pkg/node)'].gzip;
     return { shown: `${bytes(gzip)} B (${kib(gzip)})`, value: gzip, ok: gzip <= 32_000 };
   });
-  for (const [section, goal, limit, where] of [['perCallStub', '≤ 1.25× plain', 1.25, 'stubbed fetch'], ['perCallHttp', '≤ 1.05× plain', 1.05, 'real HTTP']]) {
+  for (const [section, goal, limit, where] of [['perCallStub', '≤ 1.10× plain', 1.1, 'stubbed fetch'], ['perCallHttp', '≤ 1.05× plain', 1.05, 'real HTTP']]) {
     for (const [api, label] of [['fetchNonceTicket', 'fetchNonceTicket'], ['nonceTicket', 'FaceIdClient.nonceTicket']]) {
       target(`per-call CPU, ${label}, ${where}`, goal, section, () => {
         const r = s[section][api];
@@ -666,24 +723,24 @@ function summarize(results) {
       });
     }
   }
-  target('instantiate + first call, Node (import pkg/node.mjs)', '≤ 5 ms', 'coldStart', () => {
-    const ms = s.coldStart.node.ours.totalMs;
-    return { shown: `${fixed(ms, 2)} ms (plain ${fixed(s.coldStart.node.plain.totalMs, 2)} ms)`, value: ms, ok: ms <= 5 };
+  target("Node cold start: import('faceid-edge') + instantiate + first call", '≤ 2× plain, one instance for import and require', 'coldStart', () => {
+    const { ours, plain } = s.coldStart.node;
+    const instances = ours.oneInstance ? '' : '; import and require gave TWO instances';
+    return { shown: `${times(ours.vsPlain)} (${fixed(ours.totalMs, 2)} vs ${fixed(plain.totalMs, 2)} ms${instances})`, value: ours.vsPlain, ok: ours.vsPlain <= 2 && ours.oneInstance };
   });
-  target('worker throughput', '≥ 0.95× plain', 'worker', () => {
+  // The noisy worker figures: judged on the median of the runs, their min–max shown beside it.
+  const worker = (name, goal, key, ok, unit, digits) => target(`${name}, median of ${WORKER_RUNS} runs`, goal, 'worker', () => {
     const w = s.worker;
-    return { shown: `${w.rpsRatio.toFixed(2)}× (${fixed(w.ours.rps, 0)} vs ${fixed(w.plain.rps, 0)} req/s)`, value: w.rpsRatio, ok: w.rpsRatio >= 0.95 };
+    const r = w.ratios[key];
+    return {
+      shown: `${times(r.median)} (min–max ${range(r)}; ${fixed(w.ours[key], digits)} vs ${fixed(w.plain[key], digits)} ${unit})`,
+      value: r.median,
+      ok: ok(r.median),
+    };
   });
-  target('worker p99 latency', '≤ 1.10× plain', 'worker', () => {
-    const w = s.worker;
-    return { shown: `${w.p99Ratio.toFixed(2)}× (${fixed(w.ours.p99, 2)} vs ${fixed(w.plain.p99, 2)} ms)`, value: w.p99Ratio, ok: w.p99Ratio <= 1.1 };
-  });
-  rows.push({
-    target: 'worker CPU per request (workerd process)', goal: 'no target', value: s.worker?.ours.workerdCpuUsPerRequest ?? null, status: '—',
-    measured: s.worker?.ours.workerdCpuUsPerRequest
-      ? `${ratio(s.worker.ours.workerdCpuUsPerRequest, s.worker.plain.workerdCpuUsPerRequest)} (${fixed(s.worker.ours.workerdCpuUsPerRequest, 0)} vs ${fixed(s.worker.plain.workerdCpuUsPerRequest, 0)} µs)`
-      : 'not measured',
-  });
+  worker('worker throughput', '≥ 1.00× plain', 'rps', (value) => value >= 1, 'req/s', 0);
+  worker('worker p99 latency', '≤ 1.05× plain', 'p99', (value) => value <= 1.05, 'ms', 2);
+  worker('workerd CPU per worker request', '≤ 1.00× plain', 'cpuUs', (value) => value <= 1, 'µs', 0);
   target('100 000 fetchNonceTicket: wasm memory growth', '≤ 1 MiB', 'memory', () => {
     const growth = s.memory['ours-fn'].wasmGrowth;
     return { shown: kib(growth), value: growth, ok: growth <= MiB };
@@ -705,6 +762,8 @@ async function main() {
     progress('snapshotting pkg/');
     ctx.root = await snapshotPackage();
     ctx.pkgDir = join(ctx.root, 'node_modules', 'faceid-edge');
+    ctx.byNameModule = join(ctx.root, 'by-name.mjs');
+    writeFileSync(ctx.byNameModule, BY_NAME_MODULE);
     const wasm = readFileSync(join(ctx.pkgDir, 'web/faceid_edge_bg.wasm'));
     results.environment = {
       node: process.version, platform: `${process.platform} ${process.arch}`, cpus: (await import('node:os')).cpus().length,
