@@ -101,7 +101,7 @@ pub fn parse_access_token_answer<J: JsonView>(
 /// refused by our own validation, so it is a broken answer from the start.
 fn credential<J: JsonView>(
     object: &J,
-    key: &str,
+    key: &'static str,
     what: &'static str,
 ) -> Result<Redacted, FaceIdError> {
     let value = non_empty_string(object, key)?;
@@ -171,11 +171,14 @@ pub(crate) fn member_error(key: &str, what: &str) -> FaceIdError {
     FaceIdError::bad_response(["`", key, what].concat())
 }
 
-pub(crate) fn optional_string<J: JsonView>(object: &J, key: &str) -> Option<String> {
+pub(crate) fn optional_string<J: JsonView>(object: &J, key: &'static str) -> Option<String> {
     object.member(key).and_then(|value| value.string())
 }
 
-pub(crate) fn non_empty_string<J: JsonView>(object: &J, key: &str) -> Result<String, FaceIdError> {
+pub(crate) fn non_empty_string<J: JsonView>(
+    object: &J,
+    key: &'static str,
+) -> Result<String, FaceIdError> {
     let value = object
         .member(key)
         .ok_or_else(|| member_error(key, "` is missing"))?;

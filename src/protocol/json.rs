@@ -27,7 +27,7 @@ pub trait JsonView: Sized {
     /// The value's JSON type.
     fn kind(&self) -> JsonKind;
     /// An object's member `key`; `None` when absent or when `self` is not an object.
-    fn member(&self, key: &str) -> Option<Self>;
+    fn member(&self, key: &'static str) -> Option<Self>;
     /// An array's first element; `None` when empty or when `self` is not an array.
     fn first(&self) -> Option<Self>;
     /// A string's value.
@@ -53,7 +53,7 @@ mod serde_json_view {
                 Value::Object(_) => JsonKind::Object,
             }
         }
-        fn member(&self, key: &str) -> Option<Self> {
+        fn member(&self, key: &'static str) -> Option<Self> {
             self.as_object()?.get(key).cloned()
         }
         fn first(&self) -> Option<Self> {

@@ -148,7 +148,10 @@ fn answered_order_no<J: JsonView>(result: &J, asked: &OrderNo) -> Result<String,
 }
 
 /// A string member; `None` when missing, `null` or empty.
-fn optional_text<J: JsonView>(object: &J, key: &str) -> Result<Option<String>, FaceIdError> {
+fn optional_text<J: JsonView>(
+    object: &J,
+    key: &'static str,
+) -> Result<Option<String>, FaceIdError> {
     let Some(value) = object.member(key) else {
         return Ok(None);
     };
@@ -161,7 +164,7 @@ fn optional_text<J: JsonView>(object: &J, key: &str) -> Result<Option<String>, F
 
 /// A score sent as a JSON number or a decimal string (`"99.5"`); `None` when missing, `null` or
 /// empty.
-fn score<J: JsonView>(object: &J, key: &str) -> Result<Option<f64>, FaceIdError> {
+fn score<J: JsonView>(object: &J, key: &'static str) -> Result<Option<f64>, FaceIdError> {
     let not_a_number = || member_error(key, "` is not a number");
     match object.member(key) {
         Some(value) if value.kind() == JsonKind::Number => value

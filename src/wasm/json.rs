@@ -1,6 +1,7 @@
 //! [`JsonView`] over values parsed by the platform's `JSON.parse`.
 
 use crate::protocol::{JsonKind, JsonView};
+use crate::wasm::interned::js_name;
 use crate::wasm::sys;
 use js_sys::Array;
 use wasm_bindgen::{JsCast, JsValue};
@@ -25,13 +26,13 @@ impl JsonView for JsValue {
         }
     }
 
-    fn member(&self, key: &str) -> Option<Self> {
+    fn member(&self, key: &'static str) -> Option<Self> {
         if !self.is_object() || Array::is_array(self) {
             return None;
         }
         // The keys read here (code, tickets, value, …) are not on Object.prototype, so a plain
         // lookup cannot pick up an inherited member; `undefined` means absent.
-        let member = sys::data_member(self, &JsValue::from_str(key));
+        let member = sys::data_member(self, &js_name(key));
         (!member.is_undefined()).then_some(member)
     }
 

@@ -5,6 +5,7 @@
 mod api;
 mod client;
 mod flight;
+mod interned;
 mod js;
 mod json;
 mod sys;

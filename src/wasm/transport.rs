@@ -6,6 +6,7 @@ use crate::error::FaceIdError;
 use crate::params::{Retries, TimeoutMs};
 use crate::protocol::{BodyBudget, BODY_LIMIT};
 use crate::text::find_str;
+use crate::wasm::interned::js_name;
 use crate::wasm::sys::{self, Utf8Decoder};
 use crate::wasm::wait::{Deadline, Fired, Settled};
 use js_sys::Uint8Array;
@@ -270,10 +271,10 @@ async fn read_capped(
         let chunk = Settled::new(&reader.read())
             .await
             .map_err(|error| network_failure(&error, sensitive))?;
-        if sys::data_member(&chunk, &"done".into()).is_truthy() {
+        if sys::data_member(&chunk, &js_name("done")).is_truthy() {
             break;
         }
-        let bytes: Uint8Array = sys::data_member(&chunk, &"value".into())
+        let bytes: Uint8Array = sys::data_member(&chunk, &js_name("value"))
             .dyn_into()
             .ok()
             .ok_or_else(|| FaceIdError::bad_response("the body stream yielded a non-byte chunk"))?;
@@ -283,6 +284,12 @@ async fn read_capped(
             return Err(too_large);
         }
         chunks.push(bytes);
+    }
+    // Most answers arrive in one chunk: that chunk is the body, no copy needed.
+    if chunks.len() == 1 {
+        if let Some(only) = chunks.pop() {
+            return Ok(only);
+        }
     }
     let body = Uint8Array::new_with_length(budget.read() as u32);
     let mut offset = 0;

@@ -13,6 +13,7 @@ use crate::verification::{
     LoginFrom, OptimalDomain, OrderNo, PersonName, RegisterOrderRequest, SourcePhoto,
     SourcePhotoType,
 };
+use crate::wasm::interned::js_name;
 use crate::wasm::{ClientConfig, RequestOptions};
 use js_sys::{Object, Reflect};
 use std::rc::Rc;
@@ -43,8 +44,8 @@ pub(super) fn callback_from(value: &JsValue) -> Callback {
         return Callback::from_query(&String::from(params.to_string()));
     }
     // A getter may throw, or a value be no string: either is a parameter not given.
-    let text = |key: &str| {
-        Reflect::get(value, &JsValue::from_str(key))
+    let text = |key: &'static str| {
+        Reflect::get(value, &js_name(key))
             .ok()
             .and_then(|value| value.as_string())
     };
@@ -247,7 +248,7 @@ impl Options {
                 rule: "must be an object { base64: string, type: 1 | 2 }",
             });
         }
-        let member = |key: &str| Reflect::get(&photo, &JsValue::from_str(key)).ok();
+        let member = |key: &'static str| Reflect::get(&photo, &js_name(key)).ok();
         let base64 = member("base64")
             .and_then(|base64| base64.as_string())
             .ok_or(FaceIdError::InvalidArgument {
@@ -267,12 +268,11 @@ impl Options {
     /// The property, or `None` when it is absent or `undefined`.
     fn get(&self, field: &'static str) -> Result<Option<JsValue>, FaceIdError> {
         // A getter or proxy may throw: that is the caller's bad argument, not a crash.
-        let value = Reflect::get(&self.0, &JsValue::from_str(field)).map_err(|_| {
-            FaceIdError::InvalidArgument {
+        let value =
+            Reflect::get(&self.0, &js_name(field)).map_err(|_| FaceIdError::InvalidArgument {
                 field,
                 rule: "could not be read",
-            }
-        })?;
+            })?;
         Ok((!value.is_undefined()).then_some(value))
     }
 
