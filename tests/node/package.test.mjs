@@ -156,6 +156,15 @@ function checkTicket(ticket, before, after, expireIn = 120) {
   assert.ok(ticket.expires_at <= after + expireIn * 1000, `expires_at ${ticket.expires_at} too late`);
 }
 
+describe('import and require of faceid-edge in one process', () => {
+  it('share one instance: the same exports, the very same objects', () => {
+    const names = (api) => Object.keys(api).filter((name) => name !== 'default').sort();
+    assert.ok(names(pkg.esm).includes('fetchNonceTicket'));
+    assert.deepEqual(names(pkg.cjs), names(pkg.esm));
+    for (const name of names(pkg.esm)) assert.equal(pkg.esm[name], pkg.cjs[name], `${name} differs: two instances`);
+  });
+});
+
 for (const flavor of ['esm', 'cjs']) {
   describe(`${flavor === 'esm' ? 'ESM import' : 'CommonJS require'} of faceid-edge`, () => {
     let fetchNonceTicket;
