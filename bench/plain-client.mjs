@@ -43,6 +43,9 @@ const apiError = (code, msg, transactionTime) => faceIdError('api', `FaceID refu
   transactionTime === undefined ? { code, msg } : { code, msg, transaction_time: transactionTime });
 const httpError = (status) => faceIdError('http', `FaceID answered HTTP ${status}`, { status });
 const networkError = (detail) => faceIdError('network', `could not reach FaceID: ${detail}`, { detail });
+// The host failed the call (a missing platform feature, a failing token source): kind `network`
+// as the package reports it, without the "could not reach FaceID" prefix.
+const hostError = (detail) => faceIdError('network', detail, { detail });
 const timedOut = (timeoutMs) => faceIdError('timeout', `FaceID did not answer within ${timeoutMs} ms`, { timeoutMs });
 const aborted = () => faceIdError('aborted', 'the request was aborted by its signal');
 const badResponse = (reason) => faceIdError('bad_response', `FaceID sent an unusable response: ${reason}`, { reason });
@@ -581,9 +584,7 @@ export function nonceString() {
     try {
       crypto.getRandomValues(buffer);
     } catch {
-      // What the host lacks, as the package reports it: no "could not reach FaceID" prefix.
-      const detail = 'this platform has no crypto.getRandomValues';
-      throw faceIdError('network', detail, { detail });
+      throw hostError('this platform has no crypto.getRandomValues');
     }
     for (const byte of buffer) {
       if (byte < 248) nonce += NONCE_ALPHABET[byte % 62];
@@ -917,7 +918,7 @@ function sourceFailure(error) {
       break;
     default:
   }
-  failure ??= networkError(`the token source failed: ${message}`);
+  failure ??= hostError(`the token source failed: ${message}`);
   const wait = amount('retry_after_ms');
   return wait === undefined ? failure : backingOff(failure, wait);
 }
