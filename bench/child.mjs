@@ -114,7 +114,8 @@ async function touchWebPlatform() {
 
 /** How each cold-start variant loads its client. The package comes by name, as an application
  * gets it: `import` takes the exports map's `node`/`import` entry, `require` its `node`/`require`
- * one. The web glue with `initSync` is the lower bound of what the package's own code costs. */
+ * one. The web glue with `initSync` is the lower bound of what the package's own code costs. The
+ * baseline comes by name as well, from its own package next to ours. */
 function coldLoaders(byName) {
   return {
     ours: () => byName.importByName(),
@@ -124,7 +125,7 @@ function coldLoaders(byName) {
       mod.initSync({ module: readFileSync(join(pkgDir, 'web/faceid_edge_bg.wasm')) });
       return mod;
     },
-    plain: () => import(PLAIN_URL),
+    plain: () => byName.importPlainByName(),
   };
 }
 

@@ -230,13 +230,27 @@ export default {
 // The application module of the Node cold start, written next to the snapshot's node_modules:
 // from there 'faceid-edge' resolves BY NAME through the exports map (the `node` condition), as
 // in an application. bench/child.mjs loads it before its clock starts and times the calls alone.
+// The baseline as a package too (one ESM file and its package.json), so that both cold starts pay
+// for resolving a name through node_modules.
+const PLAIN_PACKAGE = 'plain-faceid-client';
+
 const BY_NAME_MODULE = `import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 
 export const importByName = () => import('faceid-edge');
 export const requireByName = () => require('faceid-edge');
+export const importPlainByName = () => import('${PLAIN_PACKAGE}');
 `;
+
+/** Copies the baseline into `<root>/node_modules` as the package PLAIN_PACKAGE. */
+function installPlainPackage(root) {
+  const dir = join(root, 'node_modules', PLAIN_PACKAGE);
+  mkdirSync(dir, { recursive: true });
+  cpSync(PLAIN_CLIENT, join(dir, 'index.mjs'));
+  const manifest = { name: PLAIN_PACKAGE, version: '0.0.0', type: 'module', exports: './index.mjs' };
+  writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest));
+}
 
 // The plain variant of a worker is the same source bundled with "faceid-edge" aliased to the
 // plain client, which exports the same four names.
@@ -430,7 +444,7 @@ async function section3(ctx) {
       row(`Node: ${OURS}, import('faceid-edge')`, n.ours, 2),
       row(`Node: ${OURS}, require('faceid-edge')`, n['ours-require'], 2),
       row(`Node: ${OURS}, web glue + initSync`, n['ours-web'], 2),
-      row(`Node: ${PLAIN}, import(file URL)`, n.plain, 2),
+      row(`Node: ${PLAIN}, import('${PLAIN_PACKAGE}')`, n.plain, 2),
       row(`workerd: ${OURS} (new Miniflare → answer)`, w.ours, 1),
       row(`workerd: ${PLAIN} (new Miniflare → answer)`, w.plain, 1),
     ],
@@ -764,6 +778,7 @@ async function main() {
     ctx.pkgDir = join(ctx.root, 'node_modules', 'faceid-edge');
     ctx.byNameModule = join(ctx.root, 'by-name.mjs');
     writeFileSync(ctx.byNameModule, BY_NAME_MODULE);
+    installPlainPackage(ctx.root);
     const wasm = readFileSync(join(ctx.pkgDir, 'web/faceid_edge_bg.wasm'));
     results.environment = {
       node: process.version, platform: `${process.platform} ${process.arch}`, cpus: (await import('node:os')).cpus().length,
