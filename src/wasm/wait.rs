@@ -261,17 +261,18 @@ impl Future for Deadline {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let left_ms = self.deadline - js_sys::Date::now();
-        if left_ms <= 0.0 {
-            self.disarm();
-            return Poll::Ready(());
-        }
         if let Some(armed) = &self.armed {
+            // Until its timer fires, a wait polled because other work woke the task is not over:
+            // no need to ask the clock.
             if poll_slot(armed.index, cx).is_pending() {
                 return Poll::Pending;
             }
-            // Fired early: its slot is closed; arm again below.
+            // Fired: its slot is closed. The clock says whether it fired early.
             self.armed = None;
+        }
+        let left_ms = self.deadline - js_sys::Date::now();
+        if left_ms <= 0.0 {
+            return Poll::Ready(());
         }
         let index = SLOTS.with_borrow_mut(|slots| slots.open(Some(cx.waker().clone())));
         let handle = CALLBACKS.with(|callbacks| {
