@@ -7,6 +7,7 @@
 
 mod convert;
 mod options;
+mod promise;
 mod token_source;
 
 use crate::error::FaceIdError;
@@ -16,21 +17,23 @@ use crate::wasm::{api, FaceIdClient};
 use convert::reply;
 use js_sys::{Array, Promise};
 use options::{callback_from, string_argument, Options};
+use promise::to_promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::future_to_promise;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = include_str!("types.d.ts");
 
 /// Fetches a one-time NONCE ticket. Rejects with a `FaceIdError`.
-#[wasm_bindgen(js_name = fetchNonceTicket, unchecked_return_type = "NonceTicket")]
-pub async fn fetch_nonce_ticket(
+#[wasm_bindgen(js_name = fetchNonceTicket, unchecked_return_type = "Promise<NonceTicket>")]
+pub fn fetch_nonce_ticket(
     #[wasm_bindgen(unchecked_param_type = "NonceTicketOptions")] options: JsValue,
-) -> Result<JsValue, JsValue> {
-    let (request, options) = Options::new(options)?.nonce_ticket_request()?;
-    let ticket = api::fetch_nonce_ticket(&request, &options).await;
-    reply(ticket, options.signal.as_ref())
+) -> Promise {
+    to_promise(async move {
+        let (request, options) = Options::new(options)?.nonce_ticket_request()?;
+        let ticket = api::fetch_nonce_ticket(&request, &options).await;
+        reply(ticket, options.signal.as_ref())
+    })
 }
 
 /// Signs `values` the FaceID way: sorted, concatenated, SHA-1, 40 upper-case hex digits.
@@ -108,7 +111,7 @@ impl JsFaceIdClient {
     #[wasm_bindgen(js_name = accessToken, unchecked_return_type = "Promise<Credential>")]
     pub fn access_token(&self) -> Promise {
         let client = self.client.clone();
-        future_to_promise(async move { reply(client.access_token().await, None) })
+        to_promise(async move { reply(client.access_token().await, None) })
     }
 
     /// Reports that the service refused `token` (from `accessToken()`, used elsewhere); under
@@ -119,7 +122,7 @@ impl JsFaceIdClient {
         #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
     ) -> Promise {
         let client = self.client.clone();
-        future_to_promise(async move {
+        to_promise(async move {
             let rejected = string_argument(token, "token")?;
             reply(client.token_rejected(&rejected).await, None)
         })
@@ -129,9 +132,7 @@ impl JsFaceIdClient {
     #[wasm_bindgen(js_name = signTicket, unchecked_return_type = "Promise<Credential>")]
     pub fn sign_ticket(&self) -> Promise {
         let client = self.client.clone();
-        future_to_promise(
-            async move { reply(client.sign_ticket().await.map(Credential::from), None) },
-        )
+        to_promise(async move { reply(client.sign_ticket().await.map(Credential::from), None) })
     }
 
     /// A fresh one-time NONCE ticket for `userId` (never cached).
@@ -142,7 +143,7 @@ impl JsFaceIdClient {
         #[wasm_bindgen(unchecked_optional_param_type = "NonceTicketCallOptions")] options: JsValue,
     ) -> Promise {
         let client = self.client.clone();
-        future_to_promise(async move {
+        to_promise(async move {
             let user_id = UserId::new(string_argument(user_id, UserId::FIELD)?)?;
             let signal = match Options::optional(options)? {
                 Some(options) => options.signal()?,
@@ -160,7 +161,7 @@ impl JsFaceIdClient {
         #[wasm_bindgen(unchecked_param_type = "RegisterOrderOptions")] options: JsValue,
     ) -> Promise {
         let client = self.client.clone();
-        future_to_promise(async move {
+        to_promise(async move {
             let options = Options::new(options)?;
             let order = options.register_order(client.config())?;
             let signal = options.signal()?;
@@ -176,7 +177,7 @@ impl JsFaceIdClient {
         #[wasm_bindgen(unchecked_param_type = "H5LoginUrlOptions")] options: JsValue,
     ) -> Promise {
         let client = self.client.clone();
-        future_to_promise(async move {
+        to_promise(async move {
             let options = Options::new(options)?;
             let login = options.h5_login(client.config())?;
             let signal = options.signal()?;
@@ -196,7 +197,7 @@ impl JsFaceIdClient {
     ) -> Promise {
         let client = self.client.clone();
         let callback = callback_from(&callback);
-        future_to_promise(async move { reply(client.verify_callback(&callback).await, None) })
+        to_promise(async move { reply(client.verify_callback(&callback).await, None) })
     }
 
     /// The result of a verification; with `files`, its photo and/or video (base64).
@@ -206,7 +207,7 @@ impl JsFaceIdClient {
         #[wasm_bindgen(unchecked_param_type = "FaceRecordOptions")] options: JsValue,
     ) -> Promise {
         let client = self.client.clone();
-        future_to_promise(async move {
+        to_promise(async move {
             let options = Options::new(options)?;
             let query = options.face_record_query(client.config())?;
             let signal = options.signal()?;
@@ -222,7 +223,7 @@ impl JsFaceIdClient {
         #[wasm_bindgen(js_name = userId, unchecked_param_type = "string")] user_id: JsValue,
     ) -> Promise {
         let client = self.client.clone();
-        future_to_promise(async move {
+        to_promise(async move {
             let user_id = UserId::new(string_argument(user_id, UserId::FIELD)?)?;
             reply(client.sdk_signature(&user_id).await, None)
         })
