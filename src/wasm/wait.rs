@@ -3,8 +3,9 @@
 //! wasm-bindgen's `JsFuture` makes two closures for every promise it awaits (a JS function and a
 //! finalizer registration each), and a timer would need a promise of its own. A request awaits a
 //! timer, the fetch and two body reads, so that was nine closures per call. Here every wait shares
-//! three callbacks made once per instance: a promise gets them bound to the number of its slot,
-//! a timer gets its slot number as `setTimeout`'s extra argument.
+//! two callbacks made once per instance, told apart by the number of the wait's slot: a promise
+//! and an abort signal get the callbacks bound to it, a timer gets it as `setTimeout`'s extra
+//! argument. Slot numbers are reused, and so are their bound callbacks, made once per number.
 //!
 //! A slot is freed when its outcome has been taken, or, for a wait dropped early, when the
 //! promise settles (its callback may still come) or the timer is cleared (it never will).
@@ -27,9 +28,17 @@ struct Slot {
     abandoned: bool,
 }
 
+/// The shared callbacks bound to one slot number.
+struct Bound {
+    resolved: JsValue,
+    rejected: JsValue,
+}
+
 #[derive(Default)]
 struct Slots {
     slots: Vec<Option<Slot>>,
+    /// By slot number: made with the slot, kept when it is freed.
+    bound: Vec<Bound>,
     free: Vec<u32>,
 }
 
@@ -47,10 +56,19 @@ impl Slots {
                 index
             }
             None => {
+                let index = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
                 self.slots.push(Some(slot));
-                u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
+                self.bound.push(CALLBACKS.with(|callbacks| Bound {
+                    resolved: bind(&callbacks.resolved, index),
+                    rejected: bind(&callbacks.rejected, index),
+                }));
+                index
             }
         }
+    }
+
+    fn bound(&self, index: u32) -> Option<&Bound> {
+        self.bound.get(index as usize)
     }
 
     fn get(&mut self, index: u32) -> Option<&mut Slot> {
@@ -101,7 +119,7 @@ fn settle(index: u32, outcome: Result<JsValue, JsValue>) {
 }
 
 /// `callback` with its first argument bound to `index`.
-fn bound(callback: &Closure<dyn FnMut(u32, JsValue)>, index: u32) -> JsValue {
+fn bind(callback: &Closure<dyn FnMut(u32, JsValue)>, index: u32) -> JsValue {
     let function: &Function = callback.as_ref().unchecked_ref();
     function
         .bind1(&JsValue::UNDEFINED, &JsValue::from(index))
@@ -135,13 +153,14 @@ pub(crate) struct Settled {
 
 impl Settled {
     pub(crate) fn new(promise: &Promise) -> Self {
-        let index = SLOTS.with_borrow_mut(|slots| slots.open(None));
-        CALLBACKS.with(|callbacks| {
-            let thenable: &sys::Thenable = promise.unchecked_ref();
-            thenable.then(
-                &bound(&callbacks.resolved, index),
-                &bound(&callbacks.rejected, index),
-            );
+        // `then` never calls back before it returns, so the slots may stay borrowed.
+        let index = SLOTS.with_borrow_mut(|slots| {
+            let index = slots.open(None);
+            if let Some(bound) = slots.bound(index) {
+                let thenable: &sys::Thenable = promise.unchecked_ref();
+                thenable.then(&bound.resolved, &bound.rejected);
+            }
+            index
         });
         Settled { index: Some(index) }
     }
@@ -190,8 +209,11 @@ pub(crate) struct Fired {
 
 impl Fired {
     pub(crate) fn new(signal: &AbortSignal) -> Self {
-        let index = SLOTS.with_borrow_mut(|slots| slots.open(None));
-        let listener = CALLBACKS.with(|callbacks| bound(&callbacks.resolved, index));
+        let (index, listener) = SLOTS.with_borrow_mut(|slots| {
+            let index = slots.open(None);
+            let listener = slots.bound(index).map(|bound| bound.resolved.clone());
+            (index, listener.unwrap_or_default())
+        });
         let _ = signal.add_event_listener_with_callback("abort", listener.unchecked_ref());
         Fired {
             signal: signal.clone(),
