@@ -1,5 +1,5 @@
 // The faceid-edge benchmark: does Rust/wasm cost users anything at the edge, against a plain-JS
-// client of the same contract (bench/plain-client.mjs)? One command, six sections, one summary:
+// client of the same contract (bench/plain-client.mjs)? One command, seven sections, one summary:
 //
 //   node bench/run.mjs        (needs pkg/ built and `npm ci --prefix www`; about 2 minutes on 2 cores)
 //
@@ -29,6 +29,8 @@ const ESBUILD = join(REPO, 'node_modules', '.bin', 'esbuild');
 // Sizes of the runs, chosen so the whole thing stays well under 5 minutes on 2 cores.
 const CALLS_STUB = { rounds: 7, warmup: 1000, n: 10_000 };
 const CALLS_HTTP = { rounds: 7, warmup: 300, n: 1000 };
+// Section 7: /proc counts CPU in 10 ms ticks, so a batch must take a few hundred ms.
+const CALLS_WORKERD = { rounds: 7, warmup: 500, n: 5000 };
 const COLD_NODE_SAMPLES = 10;
 const COLD_WORKERD_SAMPLES = 5;
 // Section 4 is repeated WORKER_RUNS times, each with workers started afresh, and its ratios are
@@ -42,7 +44,7 @@ const MEMORY_CALLS = 100_000;
 const API_KEY = 'bench-api-key';
 
 // `--only worker,size` runs just those sections (handy while iterating; the summary marks the
-// others SKIPPED). Names: perCallStub, perCallHttp, coldStart, worker, memory, size.
+// others SKIPPED). Names: perCallStub, perCallHttp, coldStart, worker, memory, size, perCallWorkerd.
 const onlyFlag = process.argv.indexOf('--only');
 const ONLY = onlyFlag > 0 ? process.argv[onlyFlag + 1].split(',') : null;
 
@@ -213,16 +215,24 @@ async function snapshotPackage() {
   }
 }
 
-// The cold-start worker: one NONCE ticket from the stubbed fetch, so only instantiation and the
-// call are timed, exactly as in the Node cold start.
-const TINY_WORKER = `import { fetchNonceTicket } from 'faceid-edge';
-import { installStubFetch, stubOptions } from ${JSON.stringify(join(BENCH, 'stub-fetch.mjs'))};
+// The tiny worker, with the stubbed fetch. Without parameters it answers one NONCE ticket, so the
+// cold start times only instantiation and the call, exactly as in Node. With ?calls=N&api=… it
+// makes N calls of that API one after another (section 7).
+const TINY_WORKER = `import { FaceIdClient, fetchNonceTicket } from 'faceid-edge';
+import { STUB_CLIENT_OPTIONS, installStubFetch, stubOptions } from ${JSON.stringify(join(BENCH, 'stub-fetch.mjs'))};
 
 installStubFetch();
+let client;
 
 export default {
-  async fetch() {
-    return Response.json(await fetchNonceTicket(stubOptions()));
+  async fetch(request) {
+    const params = new URL(request.url).searchParams;
+    const calls = Number(params.get('calls') ?? 0);
+    if (calls === 0) return Response.json(await fetchNonceTicket(stubOptions()));
+    client ??= new FaceIdClient(STUB_CLIENT_OPTIONS);
+    const call = params.get('api') === 'nonceTicket' ? () => client.nonceTicket('bench_user') : () => fetchNonceTicket(stubOptions());
+    for (let i = 0; i < calls; i++) await call();
+    return new Response('done');
   },
 };
 `;
@@ -511,10 +521,18 @@ function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
 }
 
+/** A fresh Miniflare with `options`, and the pid of its own workerd process. */
+async function startWorkerd(options) {
+  const before = workerdPids();
+  const worker = miniflare(options);
+  await worker.mf.ready;
+  const started = [...workerdPids()].filter((pid) => !before.has(pid));
+  return { ...worker, pid: started.length === 1 ? started[0] : null };
+}
+
 /** The www worker of `variant` in a fresh Miniflare, and the pid of its own workerd process. */
 async function startWorker(ctx, variant) {
-  const before = workerdPids();
-  const worker = miniflare({
+  return startWorkerd({
     ...bundledWorker(ctx.bundles[`www-${variant}`].dir),
     bindings: {
       FACEID_APP_ID: DEFAULT_APP_ID,
@@ -525,9 +543,6 @@ async function startWorker(ctx, variant) {
     },
     durableObjects: { FACEID_CREDENTIALS: 'FaceIdCredentials' },
   });
-  await worker.mf.ready;
-  const started = [...workerdPids()].filter((pid) => !before.has(pid));
-  return { ...worker, pid: started.length === 1 ? started[0] : null };
 }
 
 /** One run of section 4: both workers started afresh, warmed up, then the alternating rounds. */
@@ -627,6 +642,56 @@ async function section4(ctx) {
   return result;
 }
 
+/** Section 7: the per-call cost where the edge bills it. The tiny worker makes the calls inside
+ * workerd against the stubbed fetch, and the CPU of its own workerd process is read around each
+ * batch: our code and the runtime's share of it, without HTTP or the harness. */
+async function section7(ctx) {
+  progress('section 7: per-call CPU in workerd with a stubbed fetch');
+  const workers = {};
+  try {
+    for (const variant of ['ours', 'plain']) {
+      workers[variant] = await startWorkerd(bundledWorker(ctx.bundles[`tiny-${variant}`].dir));
+      if (workers[variant].pid === null) throw new Error('could not tell which workerd process runs the tiny worker');
+    }
+    const batch = async (variant, api, calls) => {
+      const { mf, pid } = workers[variant];
+      const before = cpuSeconds(pid);
+      const response = await mf.dispatchFetch(`http://bench.test/?api=${api}&calls=${calls}`);
+      if ((await response.text()) !== 'done') throw new Error(`${variant} ${api}: the tiny worker failed (HTTP ${response.status})`);
+      return ((cpuSeconds(pid) - before) * 1e6) / calls;
+    };
+    const apis = ['fetchNonceTicket', 'nonceTicket'];
+    for (const variant of ['ours', 'plain']) for (const api of apis) await batch(variant, api, CALLS_WORKERD.warmup * 3);
+    const rounds = [];
+    for (let round = 0; round < CALLS_WORKERD.rounds; round++) {
+      const order = round % 2 === 0 ? ['ours', 'plain'] : ['plain', 'ours'];
+      const measured = {};
+      for (const api of apis) {
+        for (const variant of order) {
+          await batch(variant, api, CALLS_WORKERD.warmup);
+          measured[`${variant}.${api}`] = { cpuUs: await batch(variant, api, CALLS_WORKERD.n) };
+        }
+      }
+      rounds.push(measured);
+    }
+    const result = { method: CALLS_WORKERD, rounds };
+    for (const api of apis) {
+      const cpu = (variant) => rounds.map((round) => round[`${variant}.${api}`].cpuUs);
+      result[api] = { ours: { cpuUs: median(cpu('ours')) }, plain: { cpuUs: median(cpu('plain')) }, cpuRatio: medianRatio(cpu('ours'), cpu('plain')) };
+    }
+    const label = { fetchNonceTicket: 'fetchNonceTicket', nonceTicket: 'FaceIdClient.nonceTicket' };
+    printTable('7. Per-call cost in workerd, stubbed fetch', ['call', `${OURS} CPU µs`, `${PLAIN} CPU µs`, 'CPU ours/plain'],
+      apis.map((api) => [label[api], fixed(result[api].ours.cpuUs, 1), fixed(result[api].plain.cpuUs, 1), times(result[api].cpuRatio)]),
+      `The tiny worker (bundled by wrangler) calls the API ${CALLS_WORKERD.n} times one after another inside workerd, with `
+      + '`globalThis.fetch` answering from memory. CPU = utime+stime of that worker\'s own workerd process (/proc, 10 ms ticks) '
+      + `over the batch / calls. Median of ${CALLS_WORKERD.rounds} rounds, alternating which variant goes first; each batch follows `
+      + `${CALLS_WORKERD.warmup} warm-up calls. Ratios are the median of the per-round ratios.`);
+    return result;
+  } finally {
+    await Promise.all(Object.values(workers).map((worker) => worker.dispose()));
+  }
+}
+
 async function section5(ctx) {
   progress('section 5: memory over 100 000 calls');
   const result = {};
@@ -718,7 +783,8 @@ function summarize(results) {
   const target = (name, goal, section, get) => {
     try {
       const { shown, value, ok } = get();
-      rows.push({ target: name, goal, measured: shown, value, status: ok ? 'PASS' : 'MISS' });
+      // `ok: null`: a figure shown for reference, with no goal to pass or miss.
+      rows.push({ target: name, goal, measured: shown, value, status: ok === null ? '—' : ok ? 'PASS' : 'MISS' });
     } catch {
       const skipped = ONLY && !ONLY.includes(section);
       rows.push({ target: name, goal, measured: 'not measured', value: null, status: skipped ? 'SKIPPED' : 'ERROR' });
@@ -755,6 +821,13 @@ function summarize(results) {
   worker('worker throughput', '≥ 1.00× plain', 'rps', (value) => value >= 1, 'req/s', 0);
   worker('worker p99 latency', '≤ 1.05× plain', 'p99', (value) => value <= 1.05, 'ms', 2);
   worker('workerd CPU per worker request', '≤ 1.00× plain', 'cpuUs', (value) => value <= 1, 'µs', 0);
+  // No goal of its own: the part of the worker's CPU that is our code, for finding where it goes.
+  for (const [api, label] of [['fetchNonceTicket', 'fetchNonceTicket'], ['nonceTicket', 'FaceIdClient.nonceTicket']]) {
+    target(`per-call CPU in workerd, ${label}, stubbed fetch`, 'no goal (see workerd CPU)', 'perCallWorkerd', () => {
+      const r = s.perCallWorkerd[api];
+      return { shown: `${times(r.cpuRatio)} (${fixed(r.ours.cpuUs, 1)} vs ${fixed(r.plain.cpuUs, 1)} µs)`, value: r.cpuRatio, ok: null };
+    });
+  }
   target('100 000 fetchNonceTicket: wasm memory growth', '≤ 1 MiB', 'memory', () => {
     const growth = s.memory['ours-fn'].wasmGrowth;
     return { shown: kib(growth), value: growth, ok: growth <= MiB };
@@ -796,7 +869,7 @@ async function main() {
 
     const sections = [
       ['perCallStub', section1], ['perCallHttp', section2], ['coldStart', section3],
-      ['worker', section4], ['memory', section5], ['size', section6],
+      ['worker', section4], ['memory', section5], ['size', section6], ['perCallWorkerd', section7],
     ];
     for (const [key, section] of sections) {
       if (stopping) break;
