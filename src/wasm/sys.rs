@@ -19,10 +19,6 @@ extern "C" {
     #[wasm_bindgen(js_name = fetch, catch)]
     pub fn fetch(url: &str, init: &web_sys::RequestInit) -> Result<js_sys::Promise, JsValue>;
 
-    /// Returns a number in browsers and workerd, a `Timeout` object in Node.
-    #[wasm_bindgen(js_name = setTimeout)]
-    pub fn set_timeout(handler: &js_sys::Function, ms: u32) -> JsValue;
-
     /// A promise whose `then` takes plain functions (js-sys's takes closures).
     pub type Thenable;
 
@@ -31,10 +27,10 @@ extern "C" {
     #[wasm_bindgen(method, js_name = then)]
     pub fn then(this: &Thenable, resolved: &JsValue, rejected: &JsValue);
 
-    /// `setTimeout(handler, ms, argument)`: `handler` is called with `argument`.
+    /// `setTimeout(handler, ms, argument)`: `handler` is called with `argument`. Returns a
+    /// number in browsers and workerd, a `Timeout` object in Node.
     #[wasm_bindgen(js_name = setTimeout)]
-    pub fn set_timeout_with_argument(handler: &js_sys::Function, ms: u32, argument: u32)
-        -> JsValue;
+    pub fn set_timeout(handler: &js_sys::Function, ms: u32, argument: u32) -> JsValue;
 
     #[wasm_bindgen(js_name = clearTimeout)]
     pub fn clear_timeout(handle: &JsValue);

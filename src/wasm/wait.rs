@@ -111,7 +111,7 @@ thread_local! {
 }
 
 fn settle(index: u32, outcome: Result<JsValue, JsValue>) {
-    // Woken after the borrow ends: waking may poll at once on some executors.
+    // Woken after the borrow ends: the JS API's executor polls the task at once.
     let waker = SLOTS.with_borrow_mut(|slots| slots.settle(index, outcome));
     if let Some(waker) = waker {
         waker.wake();
@@ -299,7 +299,7 @@ impl Future for Deadline {
         let index = SLOTS.with_borrow_mut(|slots| slots.open(Some(cx.waker().clone())));
         let handle = CALLBACKS.with(|callbacks| {
             let callback: &Function = callbacks.resolved.as_ref().unchecked_ref();
-            sys::set_timeout_with_argument(callback, left_ms.ceil() as u32, index)
+            sys::set_timeout(callback, left_ms.ceil() as u32, index)
         });
         self.armed = Some(Armed { index, handle });
         Poll::Pending
