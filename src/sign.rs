@@ -1,7 +1,7 @@
 //! The FaceID signature: the values (not the keys) sorted, concatenated, SHA-1, upper-case hex.
 //! Also the 32-character nonce that goes into it.
 
-use crate::text::hex_digit;
+use crate::text::push_hex;
 
 /// Signs `values`: sorts them in plain code-unit order, concatenates them without separator and
 /// returns the SHA-1 of the UTF-8 bytes as 40 upper-case hex digits. Duplicates are kept.
@@ -21,8 +21,7 @@ pub fn sign<S: AsRef<str>>(values: &[S]) -> String {
     // Hex by hand: the digest's `Display` would bring `core::fmt` into the .wasm.
     let mut hex = String::with_capacity(40);
     for byte in hasher.digest().bytes() {
-        hex.push(hex_digit(byte >> 4));
-        hex.push(hex_digit(byte & 0x0f));
+        push_hex(&mut hex, byte);
     }
     hex
 }

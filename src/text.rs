@@ -52,13 +52,17 @@ pub(crate) fn decimal(number: i64) -> String {
         .collect()
 }
 
-/// The upper-case hex digit of a nibble (0-15).
-pub(crate) fn hex_digit(nibble: u8) -> char {
-    char::from(if nibble < 10 {
-        b'0' + nibble
-    } else {
-        b'A' + nibble - 10
-    })
+/// Appends `byte` as two upper-case hex digits.
+pub(crate) fn push_hex(out: &mut String, byte: u8) {
+    let digit = |nibble: u8| {
+        char::from(if nibble < 10 {
+            b'0' + nibble
+        } else {
+            b'A' + nibble - 10
+        })
+    };
+    out.push(digit(byte >> 4));
+    out.push(digit(byte & 0x0f));
 }
 
 fn is_unreserved(byte: u8) -> bool {
@@ -73,8 +77,7 @@ pub(crate) fn percent_encode(value: &str) -> String {
             out.push(char::from(byte));
         } else {
             out.push('%');
-            out.push(hex_digit(byte >> 4));
-            out.push(hex_digit(byte & 0x0f));
+            push_hex(&mut out, byte);
         }
     }
     out
@@ -121,7 +124,10 @@ mod tests {
 
     #[test]
     fn hex_digits_are_upper_case() {
-        let digits: String = (0..16).map(hex_digit).collect();
+        let mut digits = String::new();
+        for byte in [0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF] {
+            push_hex(&mut digits, byte);
+        }
         assert_eq!(digits, "0123456789ABCDEF");
     }
 }

@@ -114,10 +114,11 @@ pub(crate) async fn fetch_json(
             let pause_ms = failure
                 .retry_after_ms
                 .unwrap_or_else(|| backoff_ms(retried));
-            if js_sys::Date::now() + pause_ms >= deadline {
+            let resume_at = js_sys::Date::now() + pause_ms;
+            if resume_at >= deadline {
                 return Err(failure.error);
             }
-            Deadline::new(js_sys::Date::now() + pause_ms).await;
+            Deadline::new(resume_at).await;
         }
     };
     let bounded = within(deadline, timeout_ms, attempts);
